@@ -1,0 +1,49 @@
+//===- passes/DCE.cpp - Dead code elimination -------------------------------===//
+//
+// Marks every node a function's results need (and, in @model, the value the
+// train block minimizes), walking operands backwards from them; then drops
+// the unmarked nodes and renumbers operands and results. Nodes are in
+// topological order, so one backward sweep marks everything.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/Module.h"
+
+namespace gradc::passes {
+
+static bool eliminateDeadNodes(ir::Function &F, const ir::Module &M) {
+  std::vector<bool> Live(F.Nodes.size(), false);
+  for (const ir::Result &R : F.Results)
+    Live[R.Value] = true;
+  if (M.Train && F.Name == "model")
+    if (auto V = F.lookup(M.Train->Minimize))
+      Live[*V] = true;
+  for (size_t I = F.Nodes.size(); I-- > 0;)
+    if (Live[I])
+      for (ir::ValueId O : F.Nodes[I].Operands)
+        Live[O] = true;
+
+  std::vector<ir::ValueId> NewId(F.Nodes.size());
+  std::vector<ir::Node> Kept;
+  for (size_t I = 0; I < F.Nodes.size(); ++I) {
+    if (!Live[I])
+      continue;
+    NewId[I] = static_cast<ir::ValueId>(Kept.size());
+    Kept.push_back(std::move(F.Nodes[I]));
+    for (ir::ValueId &O : Kept.back().Operands)
+      O = NewId[O];
+  }
+  bool Changed = Kept.size() != F.Nodes.size();
+  F.Nodes = std::move(Kept);
+  for (ir::Result &R : F.Results)
+    R.Value = NewId[R.Value];
+  return Changed;
+}
+
+bool runDCE(ir::Module &M) {
+  bool Changed = false;
+  for (ir::Function &F : M.Functions)
+    Changed |= eliminateDeadNodes(F, M);
+  return Changed;
+}
+
+} // namespace gradc::passes
