@@ -52,12 +52,30 @@ ValueId Builder::constant(double V, DType T, Loc L) {
 
 ValueId Builder::symbolRef(const Symbol &S, Loc L) {
   Node N;
-  N.Opcode = S.Kind == SymbolKind::Input ? Op::Input : Op::Param;
+  N.Opcode = S.isReadByInput() ? Op::Input : Op::Param;
   N.Type = S.Type;
   N.Symbol = S.Name;
   N.L = L;
   F.Nodes.push_back(std::move(N));
   return static_cast<ValueId>(F.Nodes.size() - 1);
+}
+
+ValueId Builder::assign(const Symbol &S, ValueId V, Loc L) {
+  assert(F.type(V) == S.Type && "assigned value of the wrong type");
+  Node N;
+  N.Opcode = Op::Assign;
+  N.Type = S.Type;
+  N.Operands = {V};
+  N.Symbol = S.Name;
+  N.L = L;
+  F.Nodes.push_back(std::move(N));
+  return static_cast<ValueId>(F.Nodes.size() - 1);
+}
+
+ValueId Builder::castTo(ValueId V, DType T, Loc L) {
+  if (F.type(V).Elt == T)
+    return V;
+  return make(Op::Cast, {V}, {{"to", T}}, L);
 }
 
 } // namespace gradc::ir

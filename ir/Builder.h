@@ -36,6 +36,11 @@ public:
   ValueId constant(double V, DType T, Loc L);
   /// An `input @S` or `param @S` node reading symbol \p S.
   ValueId symbolRef(const Symbol &S, Loc L);
+  /// An `assign @S, V` node: writes \p V to param or state \p S when the
+  /// function returns.
+  ValueId assign(const Symbol &S, ValueId V, Loc L);
+  /// \p V converted to dtype \p T (V itself when it has that dtype).
+  ValueId castTo(ValueId V, DType T, Loc L);
 
 private:
   Function &F;

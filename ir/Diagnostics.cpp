@@ -53,7 +53,7 @@ void DiagnosticEngine::report(Severity S, Loc L, std::string_view Msg) {
   if (Source && L.isValid())
     Prefix += fmt::format(":{}:{}", L.Line, L.Col);
   OS << Prefix << ": " << severityName(S) << ": " << Msg << '\n';
-  if (!Source || !L.isValid())
+  if (!Source || !L.isValid() || !Source->hasLine(L.Line))
     return;
   std::string_view Line = Source->line(L.Line);
   // Show the line (control characters as spaces so the caret lines up) and a

@@ -37,6 +37,9 @@ public:
   const std::string &text() const { return Text; }
   /// The text of line \p Line (1-based) without its newline.
   std::string_view line(uint32_t Line) const;
+  bool hasLine(uint32_t Line) const {
+    return Line >= 1 && Line <= LineStarts.size() && !Text.empty();
+  }
 
 private:
   std::string Name;

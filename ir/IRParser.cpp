@@ -388,6 +388,7 @@ bool Parser::parseSymbol(Module &M) {
   Symbol S;
   S.Kind = Cur.Text == "input"   ? SymbolKind::Input
            : Cur.Text == "param" ? SymbolKind::Param
+           : Cur.Text == "arg"   ? SymbolKind::Arg
                                  : SymbolKind::State;
   consume();
   Token Name;
@@ -398,7 +399,9 @@ bool Parser::parseSymbol(Module &M) {
   S.Name = Name.Text;
   if (!expectPunct(':') || !parseType(S.Type))
     return false;
-  if (S.Kind != SymbolKind::Input) {
+  if (S.Kind == SymbolKind::Arg && !isFloat(S.Type.Elt))
+    return fail(Name.L, fmt::format("@{} must have a float type", S.Name));
+  if (!S.isReadByInput()) {
     if (!isFloat(S.Type.Elt))
       return fail(Name.L, fmt::format("@{} must have a float type", S.Name));
     if (!expectPunct('=') ||
@@ -436,8 +439,7 @@ bool Parser::parseNode(Module &M, Function &F,
     const Symbol *S = M.lookupSymbol(Sym.Text);
     if (!S)
       return fail(Sym.L, fmt::format("unknown symbol @{}", Sym.Text));
-    bool KindOk = *O == Op::Input ? S->Kind == SymbolKind::Input
-                                  : S->Kind != SymbolKind::Input;
+    bool KindOk = (*O == Op::Input) == S->isReadByInput();
     if (!KindOk)
       return fail(Sym.L, fmt::format("'{}' cannot read {} @{}", OpName.Text,
                                      symbolKindName(S->Kind), S->Name));
@@ -466,8 +468,14 @@ bool Parser::parseNode(Module &M, Function &F,
   if (!expectPunct(':') || !parseType(N.Type) || !parseLoc(N.L))
     return false;
   if (Info.Family == OpFamily::Source) {
-    if (!N.Operands.empty())
-      return fail(OpName.L, fmt::format("'{}' takes no operands", OpName.Text));
+    size_t Want = *O == Op::Assign ? 1 : 0;
+    if (N.Operands.size() != Want)
+      return fail(OpName.L, fmt::format("'{}' takes {} operand{}", OpName.Text,
+                                        Want, Want == 1 ? "" : "s"));
+    if (Want && F.type(N.Operands[0]) != N.Type)
+      return fail(OperandLocs[0], fmt::format("assigned value is {}, not {}",
+                                              formatType(F.type(N.Operands[0])),
+                                              formatType(N.Type)));
     if (const Symbol *S = M.lookupSymbol(N.Symbol); S && S->Type != N.Type)
       return fail(TypeLoc, fmt::format("type {} differs from @{}'s {}",
                                        formatType(N.Type), S->Name,
@@ -556,9 +564,9 @@ bool Parser::parseTrain(Module &M) {
     return false;
   T.Minimize = Loss.Text;
   const Function *Model = M.lookupFunction("model");
-  if (!Model || !Model->lookup(Loss.Text))
+  if (Model && !Model->lookup(Loss.Text))
     return fail(Loss.L, fmt::format("@model has no value %{}", Loss.Text));
-  T.OptimizerLoc = Cur.L;
+
   if (!expectKeyword("optimizer") ||
       !parseCall(lookupOptimizer, "optimizer", T.Optimizer) ||
       !parseLoc(T.OptimizerLoc))
@@ -601,7 +609,8 @@ std::unique_ptr<Module> Parser::parse() {
   }
   while (lexOk() && Cur.Kind != Tok::Eof) {
     bool Ok;
-    if (isIdent("input") || isIdent("param") || isIdent("state"))
+    if (isIdent("input") || isIdent("param") || isIdent("state") ||
+        isIdent("arg"))
       Ok = M->Functions.empty() ? parseSymbol(*M)
                                 : fail(Cur.L, "symbols must come before functions");
     else if (isIdent("func"))
@@ -610,7 +619,8 @@ std::unique_ptr<Module> Parser::parse() {
     else if (isIdent("train"))
       Ok = parseTrain(*M);
     else
-      Ok = fail(Cur.L, "expected 'input', 'param', 'state', 'func' or 'train'");
+      Ok = fail(Cur.L,
+                "expected 'input', 'param', 'state', 'arg', 'func' or 'train'");
     if (!Ok)
       return nullptr;
   }

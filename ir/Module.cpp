@@ -22,6 +22,8 @@ std::string_view symbolKindName(SymbolKind K) {
     return "param";
   case SymbolKind::State:
     return "state";
+  case SymbolKind::Arg:
+    return "arg";
   }
   return "?";
 }

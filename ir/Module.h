@@ -3,7 +3,9 @@
 // A Module is everything gradc knows about a model at any stage:
 //   - symbols: the inputs, trainable params (with initializers) and, from the
 //     grad stage on, non-trainable state (optimizer slots, running
-//     statistics, the step counter);
+//     statistics, the step counter) and call arguments (the learning rate).
+//     Compiler-made symbols have names no model can spell (`.step`,
+//     `optimizer/W1/m`, `h.running_mean`), so they never collide;
 //   - functions: static single-assignment graphs of Nodes in topological
 //     order. The parsed stage has one function, @model; autodiff adds
 //     @train_step, @eval and @predict;
@@ -60,7 +62,10 @@ struct Function {
   std::optional<ValueId> lookup(std::string_view Name) const;
 };
 
-enum class SymbolKind : uint8_t { Input, Param, State };
+/// Input: fed from data per example. Param: trainable. State: updated by the
+/// step but not trained (optimizer slots, running statistics, the step
+/// counter). Arg: a scalar the caller passes to each call (the learning rate).
+enum class SymbolKind : uint8_t { Input, Param, State, Arg };
 std::string_view symbolKindName(SymbolKind K);
 
 /// An initializer call: `he_normal`, `uniform {lo = -1.0, hi = 1.0}`.
@@ -75,6 +80,10 @@ struct Symbol {
   std::string Name;
   TensorType Type;
   Call Init; // params and state only
+
+  bool isReadByInput() const {
+    return Kind == SymbolKind::Input || Kind == SymbolKind::Arg;
+  }
   Loc L;
 };
 

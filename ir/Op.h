@@ -26,8 +26,8 @@ enum OpFlags : unsigned {
   OF_None = 0,
   OF_Internal = 1u << 0,
   OF_NoGrad = 1u << 1,
-  OF_Random = 1u << 2,
-  OF_Symbol = 1u << 3,
+  OF_Symbol = 1u << 2,
+  OF_SideEffect = 1u << 3,
 };
 
 struct OpInfo {

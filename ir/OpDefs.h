@@ -3,7 +3,8 @@
 // Each op of Ops.def has an OpDef, defined by a function `define<Name>()` in
 // its family's file under ir/ops/ (Elementwise.cpp, Reduce.cpp, ...). The
 // OpDef holds the op's attributes and its shape and dtype rule; later stages
-// add the gradient rule and scalar semantics next to them.
+// add the gradient rule (Grad) and the reference semantics (Eval) next to
+// them, so everything about one op is in one place.
 //
 // A shape rule receives the operand types and the bound attribute list
 // (complete, in spec order, defaults filled in). It may normalize attributes
@@ -69,9 +70,23 @@ private:
 
 using InferFn = bool (*)(InferCtx &);
 
+class GradCtx;   // ir/Grad.h
+class EvalCtx;   // ir/Interpreter.h
+
+/// The vector-Jacobian product, written with IR ops: given the gradient of
+/// the node's result, builds the gradient of each operand that needs one.
+using GradFn = void (*)(GradCtx &);
+/// The reference semantics, evaluated in f64 by the interpreter. Returns
+/// false with a message in the context on a runtime error.
+using EvalFn = bool (*)(EvalCtx &);
+
 struct OpDef {
   std::vector<AttrSpec> Attrs;
   InferFn Infer = nullptr;
+  /// Null for ops without a gradient rule: an error if autodiff needs one,
+  /// unless the op is OF_NoGrad (its gradient is zero by definition).
+  GradFn Grad = nullptr;
+  EvalFn Eval = nullptr;
 };
 
 const OpDef &getOpDef(Op O);

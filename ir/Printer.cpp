@@ -77,7 +77,7 @@ void printModule(const Module &M, std::ostream &OS) {
     OS << '\n';
   for (const Symbol &S : M.Symbols) {
     OS << symbolKindName(S.Kind) << " @" << S.Name << " : " << formatType(S.Type);
-    if (S.Kind != SymbolKind::Input)
+    if (!S.isReadByInput())
       OS << " = " << formatCall(S.Init);
     OS << formatLoc(S.L) << '\n';
   }

@@ -51,14 +51,16 @@ static void verifyNode(const Module &M, const Function &F, ValueId V,
   }
 
   if (Info.Family == OpFamily::Source) {
-    if (!N.Operands.empty())
-      return Problem("a source takes no operands");
+    size_t Want = N.Opcode == Op::Assign ? 1 : 0;
+    if (N.Operands.size() != Want)
+      return Problem(fmt::format("takes {} operands", Want));
+    if (Want && F.Nodes[N.Operands[0]].Type != N.Type)
+      return Problem("the assigned value's type differs from the symbol's");
     if (Info.has(OF_Symbol)) {
       const Symbol *S = M.lookupSymbol(N.Symbol);
       if (!S)
         return Problem(fmt::format("unknown symbol @{}", N.Symbol));
-      bool KindOk = N.Opcode == Op::Input ? S->Kind == SymbolKind::Input
-                                          : S->Kind != SymbolKind::Input;
+      bool KindOk = (N.Opcode == Op::Input) == S->isReadByInput();
       if (!KindOk)
         return Problem(fmt::format("cannot read {} @{}",
                                    symbolKindName(S->Kind), S->Name));
@@ -117,9 +119,10 @@ std::vector<std::string> verifyModule(const Module &M) {
         Problems.push_back(fmt::format("@{}: {} '{}' refers to no value", F.Name,
                                        resultKindName(R.Kind), R.Name));
   }
+  // The train block names the loss in @model; after autodiff @model is gone.
   if (M.Train) {
     const Function *Model = M.lookupFunction("model");
-    if (!Model || !Model->lookup(M.Train->Minimize))
+    if (Model && !Model->lookup(M.Train->Minimize))
       Problems.push_back(fmt::format("train: minimize refers to %{}, which "
                                      "@model does not define",
                                      M.Train->Minimize));

@@ -1,12 +1,12 @@
 //===- passes/DCE.cpp - Dead code elimination -------------------------------===//
 //
-// Marks every node a function's results need (and, in @model, the value the
-// train block minimizes), walking operands backwards from them; then drops
+// Marks every node a function's results or side effects (state assignments)
+// need (and, in @model, the value the train block minimizes), walking operands backwards from them; then drops
 // the unmarked nodes and renumbers operands and results. Nodes are in
 // topological order, so one backward sweep marks everything.
 //
 //===----------------------------------------------------------------------===//
-#include "ir/Module.h"
+#include "passes/PassManager.h"
 
 namespace gradc::passes {
 
@@ -14,6 +14,9 @@ static bool eliminateDeadNodes(ir::Function &F, const ir::Module &M) {
   std::vector<bool> Live(F.Nodes.size(), false);
   for (const ir::Result &R : F.Results)
     Live[R.Value] = true;
+  for (size_t I = 0; I < F.Nodes.size(); ++I)
+    if (ir::getOpInfo(F.Nodes[I].Opcode).has(ir::OF_SideEffect))
+      Live[I] = true;
   if (M.Train && F.Name == "model")
     if (auto V = F.lookup(M.Train->Minimize))
       Live[*V] = true;
@@ -39,7 +42,7 @@ static bool eliminateDeadNodes(ir::Function &F, const ir::Module &M) {
   return Changed;
 }
 
-bool runDCE(ir::Module &M) {
+bool runDCE(ir::Module &M, PassContext &) {
   bool Changed = false;
   for (ir::Function &F : M.Functions)
     Changed |= eliminateDeadNodes(F, M);

@@ -16,7 +16,7 @@
 
 namespace gradc::passes {
 
-#define GRADC_PASS(Fn, Name, Desc) bool Fn(ir::Module &);
+#define GRADC_PASS(Fn, Name, Desc) bool Fn(ir::Module &, PassContext &);
 #include "passes/Passes.def"
 
 static const PassInfo Passes[] = {
@@ -61,10 +61,13 @@ bool PassManager::run(ir::Module &M) {
     if (Inst.PrintBefore.count(P->Name))
       Log << "# *** IR Dump Before " << P->Name << " ***\n" << ir::printModule(M);
     auto Start = Clock::now();
-    bool Changed = P->Run(M);
+    PassContext Ctx{Diags};
+    bool Changed = P->Run(M, Ctx);
     Times.push_back(
         {P->Name, std::chrono::duration<double, std::milli>(Clock::now() - Start)
                       .count()});
+    if (Ctx.Failed)
+      return false;
     if (Inst.PrintAfterAll || Inst.PrintAfter.count(P->Name)) {
       Log << "# *** IR Dump After " << P->Name << " ***";
       if (Changed)

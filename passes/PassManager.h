@@ -1,6 +1,7 @@
 //===- passes/PassManager.h - Running named passes with instrumentation -*- C++ -*-===//
 #pragma once
 
+#include "ir/Diagnostics.h"
 #include "ir/Module.h"
 
 #include <ostream>
@@ -11,7 +12,16 @@
 
 namespace gradc::passes {
 
-using PassFn = bool (*)(ir::Module &);
+/// What a pass may use besides the module: the diagnostic engine for user
+/// errors it finds (autodiff: an op without a gradient rule). A pass that
+/// reports an error sets Failed; the pipeline stops after it.
+struct PassContext {
+  DiagnosticEngine &Diags;
+  bool Failed = false;
+};
+
+/// Runs the pass; returns whether it changed the module.
+using PassFn = bool (*)(ir::Module &, PassContext &);
 
 struct PassInfo {
   std::string_view Name;
@@ -34,20 +44,21 @@ struct Instrumentation {
 /// timings, verifier failures) goes to the stream given at construction.
 class PassManager {
 public:
-  PassManager(Instrumentation Inst, std::ostream &Log)
-      : Inst(std::move(Inst)), Log(Log) {}
+  PassManager(Instrumentation Inst, std::ostream &Log, DiagnosticEngine &Diags)
+      : Inst(std::move(Inst)), Log(Log), Diags(Diags) {}
 
   void add(const PassInfo &P) { Pipeline.push_back(&P); }
   /// Adds the passes of a comma-separated list; on an unknown name returns
   /// false with a message naming it and the known passes.
   bool parsePipeline(std::string_view List, std::string &Err);
-  /// Returns false when --verify-each found a broken module (an internal
-  /// error, reported on the log).
+  /// Returns false when a pass reported an error, or --verify-each found a
+  /// broken module (an internal error, reported on the log).
   bool run(ir::Module &M);
 
 private:
   Instrumentation Inst;
   std::ostream &Log;
+  DiagnosticEngine &Diags;
   std::vector<const PassInfo *> Pipeline;
 };
 

@@ -117,4 +117,22 @@ bool windowOutput(InferCtx &C, std::string_view Axis, int64_t In, int64_t K,
 
 std::string formatNumber(double D) { return formatAttrValue(AttrValue(D)); }
 
+bool checkForward(InferCtx &C, Op Forward, std::vector<TensorType> Operands,
+                  std::string_view Extra, const TensorType &Expected,
+                  int Which) {
+  AttrList Attrs;
+  for (const Attr &A : C.attrs())
+    if (A.Name != Extra)
+      Attrs.push_back(A);
+  TensorType Out;
+  std::string Err;
+  int ErrOperand;
+  if (!inferType(Forward, Operands, Attrs, Out, Err, ErrOperand))
+    return C.error("'{}': {}", C.name(), Err);
+  if (Out != Expected)
+    return C.errorAt(Which, "'{}' operand is {}, but '{}' gives {}", C.name(),
+                     formatType(Expected), mnemonic(Forward), formatType(Out));
+  return true;
+}
+
 } // namespace gradc::ir::ops

@@ -51,4 +51,12 @@ bool windowOutput(InferCtx &C, std::string_view Axis, int64_t In, int64_t K,
 /// A number as the IR prints it ("1.0", "0.01").
 std::string formatNumber(double D);
 
+/// For the gradient ops of a forward op: checks that \p Forward applied to
+/// \p Operands with this node's attributes (less \p Extra, an attribute the
+/// forward op does not have) gives \p Expected, which is operand \p Which of
+/// the gradient op.
+bool checkForward(InferCtx &C, Op Forward, std::vector<TensorType> Operands,
+                  std::string_view Extra, const TensorType &Expected,
+                  int Which);
+
 } // namespace gradc::ir::ops

@@ -7,7 +7,13 @@
 // takes [start, end) of one axis with Python's rules. Attributes are
 // normalized to explicit non-negative values.
 //
+// Evaluation moves the f64 values (i32 ones too) without arithmetic; the
+// gradients are movements back: the inverse permutation, a reshape to the
+// operand's shape, slices of a concat, zero padding around a slice.
+//
 //===----------------------------------------------------------------------===//
+#include "ir/Grad.h"
+#include "ir/Interpreter.h"
 #include "ir/ops/Common.h"
 
 #include <algorithm>
@@ -16,10 +22,75 @@
 namespace gradc::ir {
 using namespace ops;
 
+/// Copies a block of shape \p Dims: element (i0, i1, ...) is read from
+/// Src[SrcBase + sum(ik * SrcSt[k])] and written to Dst[DstBase + sum(ik *
+/// DstSt[k])].
+static void copyStrided(const Shape &Dims, std::span<const int64_t> SrcSt,
+                        int64_t SrcBase, const std::vector<double> &Src,
+                        std::span<const int64_t> DstSt, int64_t DstBase,
+                        std::vector<double> &Dst) {
+  size_t R = Dims.size();
+  int64_t Total = 1;
+  for (int64_t D : Dims)
+    Total *= D;
+  std::vector<int64_t> Idx(R, 0);
+  int64_t S = SrcBase, D = DstBase;
+  for (int64_t N = 0; N < Total; ++N) {
+    Dst[static_cast<size_t>(D)] = Src[static_cast<size_t>(S)];
+    for (size_t A = R; A-- > 0;) {
+      ++Idx[A];
+      S += SrcSt[A];
+      D += DstSt[A];
+      if (Idx[A] < Dims[A])
+        break;
+      S -= SrcSt[A] * Dims[A];
+      D -= DstSt[A] * Dims[A];
+      Idx[A] = 0;
+    }
+  }
+}
+
+/// Copies operand 0 into the result, both row-major (reshape, flatten).
+static bool evalCopy(EvalCtx &C) {
+  C.out().Data = C.in(0).Data;
+  return true;
+}
+
+// reshape and flatten keep the elements in order (the identity on elements):
+// dx = reshape(g, x's shape)
+static void gradReshapeBack(GradCtx &C) {
+  if (C.needs(0))
+    C.setGrad(0, C.make(Op::Reshape, {C.grad()},
+                        {{"shape", IntList(C.type(C.operand(0)).Dims)}}));
+}
+
+// transpose(x) moves element x[i] to out[i permuted], so
+// dx = transpose(g, inverse(perm)) with inverse(perm)[perm[k]] = k
+static void gradTranspose(GradCtx &C) {
+  if (!C.needs(0))
+    return;
+  const IntList &Perm = C.getInts("perm");
+  IntList Inv(Perm.size());
+  for (size_t K = 0; K < Perm.size(); ++K)
+    Inv[static_cast<size_t>(Perm[K])] = static_cast<int64_t>(K);
+  C.setGrad(0, C.make(Op::Transpose, {C.grad()}, {{"perm", Inv}}));
+}
+
+static bool evalTranspose(EvalCtx &C) {
+  std::vector<int64_t> InSt = stridesOf(C.in(0).Type.Dims), St;
+  for (int64_t P : C.getInts("perm"))
+    St.push_back(InSt[static_cast<size_t>(P)]);
+  Tensor &Out = C.out();
+  copyStrided(Out.Type.Dims, St, 0, C.in(0).Data, stridesOf(Out.Type.Dims), 0,
+              Out.Data);
+  return true;
+}
+
 // transpose(x): result axis k is x's axis perm[k] (NumPy's transpose)
 OpDef defineTranspose() {
   return {
-      {{"perm", AttrKind::Ints, IntList{}}}, [](InferCtx &C) {
+      {{"perm", AttrKind::Ints, IntList{}}},
+      [](InferCtx &C) {
         const TensorType &X = C.operand(0);
         int64_t Rank = X.rank();
         IntList Perm = C.getInts("perm");
@@ -56,12 +127,15 @@ OpDef defineTranspose() {
         C.set("perm", std::move(Perm));
         C.Result = TensorType(X.Elt, std::move(Dims));
         return true;
-      }};
+      },
+      gradTranspose,
+      evalTranspose};
 }
 
 // reshape(x) = x's elements in row-major order, viewed with shape `shape`
 OpDef defineReshape() {
-  return {{{"shape", AttrKind::Ints, std::nullopt}}, [](InferCtx &C) {
+  return {{{"shape", AttrKind::Ints, std::nullopt}},
+          [](InferCtx &C) {
             const TensorType &X = C.operand(0);
             const IntList &Given = C.getInts("shape");
             std::optional<int64_t> Total = checkedProduct(X.Dims);
@@ -101,12 +175,15 @@ OpDef defineReshape() {
             C.set("shape", Dims);
             C.Result = TensorType(X.Elt, std::move(Dims));
             return true;
-          }};
+          },
+          gradReshapeBack,
+          evalCopy};
 }
 
 // flatten(x) = reshape(x, [d0, d1 * d2 * ...]); rank 1 gives [d0, 1]
 OpDef defineFlatten() {
-  return {{}, [](InferCtx &C) {
+  return {{},
+          [](InferCtx &C) {
             if (!requireMinRank(C, 0, 1))
               return false;
             const TensorType &X = C.operand(0);
@@ -116,13 +193,46 @@ OpDef defineFlatten() {
               return C.errorAt(0, "'flatten' argument {} has too many elements",
                                formatType(X));
             return setResult(C, X.Elt, {X.Dims[0], *Rest});
-          }};
+          },
+          gradReshapeBack,
+          evalCopy};
+}
+
+// concat is the identity on elements: the gradient of operand i is the part of
+// g it occupies: dx_i = slice(g, axis, start = offset_i, end = offset_i + d_i)
+static void gradConcat(GradCtx &C) {
+  int64_t Axis = C.getInt("axis"), Offset = 0;
+  for (size_t I = 0; I < C.numOperands(); ++I) {
+    int64_t D = C.type(C.operand(I)).Dims[static_cast<size_t>(Axis)];
+    if (C.needs(I))
+      C.setGrad(I, C.numOperands() == 1 ? C.grad()
+                                        : C.make(Op::Slice, {C.grad()},
+                                                 {{"axis", Axis},
+                                                  {"start", Offset},
+                                                  {"end", Offset + D}}));
+    Offset += D;
+  }
+}
+
+static bool evalConcat(EvalCtx &C) {
+  Tensor &Out = C.out();
+  size_t Axis = static_cast<size_t>(C.getInt("axis"));
+  std::vector<int64_t> OutSt = stridesOf(Out.Type.Dims);
+  int64_t Offset = 0;
+  for (size_t I = 0; I < C.numOperands(); ++I) {
+    const Tensor &X = C.in(I);
+    copyStrided(X.Type.Dims, stridesOf(X.Type.Dims), 0, X.Data, OutSt,
+                Offset * OutSt[Axis], Out.Data);
+    Offset += X.Type.Dims[Axis];
+  }
+  return true;
 }
 
 // concat(a, b, ...) = the operands joined along `axis`, in order
 OpDef defineConcat() {
   return {
-      {{"axis", AttrKind::Int, int64_t(0)}}, [](InferCtx &C) {
+      {{"axis", AttrKind::Int, int64_t(0)}},
+      [](InferCtx &C) {
         const TensorType &First = C.operand(0);
         for (size_t I = 0; I < C.numOperands(); ++I) {
           const TensorType &T = C.operand(I);
@@ -165,7 +275,46 @@ OpDef defineConcat() {
         Dims[Axis] = Sum;
         C.set("axis", Axis);
         return setResult(C, First.Elt, std::move(Dims));
-      }};
+      },
+      gradConcat,
+      evalConcat};
+}
+
+// slice selects elements: dx is g in the selected part and 0 elsewhere:
+// dx = concat(zeros(.., start, ..), g, zeros(.., dim - end, ..), axis)
+static void gradSlice(GradCtx &C) {
+  if (!C.needs(0))
+    return;
+  size_t Axis = static_cast<size_t>(C.getInt("axis"));
+  int64_t Start = C.getInt("start"), End = C.getInt("end");
+  TensorType X = C.type(C.operand(0));
+  X.Elt = C.dtype();
+  int64_t Dim = X.Dims[Axis];
+  auto Zeros = [&](int64_t N) {
+    TensorType T = X;
+    T.Dims[Axis] = N;
+    return C.splat(0.0, T);
+  };
+  std::vector<ValueId> Parts;
+  if (Start > 0)
+    Parts.push_back(Zeros(Start));
+  Parts.push_back(C.grad());
+  if (End < Dim)
+    Parts.push_back(Zeros(Dim - End));
+  C.setGrad(0, Parts.size() == 1
+                   ? C.grad()
+                   : C.make(Op::Concat, std::move(Parts),
+                            {{"axis", static_cast<int64_t>(Axis)}}));
+}
+
+static bool evalSlice(EvalCtx &C) {
+  const Tensor &X = C.in(0);
+  Tensor &Out = C.out();
+  size_t Axis = static_cast<size_t>(C.getInt("axis"));
+  std::vector<int64_t> InSt = stridesOf(X.Type.Dims);
+  copyStrided(Out.Type.Dims, InSt, C.getInt("start") * InSt[Axis], X.Data,
+              stridesOf(Out.Type.Dims), 0, Out.Data);
+  return true;
 }
 
 // slice(x) = x[..., start:end, ...] on `axis`, Python's rules (negative
@@ -201,7 +350,45 @@ OpDef defineSlice() {
             Dims[Axis] = E - S;
             C.Result = TensorType(X.Elt, std::move(Dims));
             return true;
-          }};
+          },
+          gradSlice,
+          evalSlice};
+}
+
+// d/dx broadcast(x) = g summed over the broadcast axes: the autodiff pass sums
+// a gradient of the broadcast shape down to the operand's, so dx = g
+static void gradBroadcast(GradCtx &C) {
+  if (C.needs(0))
+    C.setGrad(0, C.grad());
+}
+
+static bool evalBroadcast(EvalCtx &C) {
+  const Tensor &X = C.in(0);
+  Tensor &Out = C.out();
+  copyStrided(Out.Type.Dims, broadcastStrides(X.Type.Dims, Out.Type.Dims), 0,
+              X.Data, stridesOf(Out.Type.Dims), 0, Out.Data);
+  return true;
+}
+
+// broadcast(x) = x expanded to `shape` by NumPy broadcasting (internal)
+OpDef defineBroadcast() {
+  return {{{"shape", AttrKind::Ints, std::nullopt}},
+          [](InferCtx &C) {
+            const TensorType &X = C.operand(0);
+            const IntList &S = C.getInts("shape");
+            for (int64_t D : S)
+              if (D < 1)
+                return C.error(
+                    "'broadcast' shape must have positive dimensions, got {}",
+                    formatAttrValue(S));
+            std::optional<Shape> B = broadcastShapes(X.Dims, S);
+            if (!B || *B != S)
+              return C.error("cannot broadcast {} to {}", formatType(X),
+                             formatShape(S));
+            return setResult(C, X.Elt, S);
+          },
+          gradBroadcast,
+          evalBroadcast};
 }
 
 } // namespace gradc::ir

@@ -20,4 +20,6 @@ OpDef defineConstant() {
 OpDef defineInput() { return {{}, noRule}; }
 OpDef defineParam() { return {{}, noRule}; }
 
+OpDef defineAssign() { return {{}, noRule}; }
+
 } // namespace gradc::ir

@@ -146,7 +146,8 @@ TEST(IRTest, DCERemovesOnlyDeadNodes) {
   B.make(Op::Exp, {2}); // dead
   size_t Before = F.Nodes.size();
   std::ostringstream Log;
-  passes::PassManager PM({}, Log);
+  DiagnosticEngine Diags(Log);
+  passes::PassManager PM({}, Log, Diags);
   std::string Err;
   ASSERT_TRUE(PM.parsePipeline("dce", Err));
   ASSERT_TRUE(PM.run(M));
@@ -163,7 +164,8 @@ TEST(IRTest, PassManagerInstrumentation) {
   Inst.PrintAfterAll = true;
   Inst.VerifyEach = true;
   Inst.TimePasses = true;
-  passes::PassManager PM(Inst, Log);
+  DiagnosticEngine Diags(Log);
+  passes::PassManager PM(Inst, Log, Diags);
   std::string Err;
   ASSERT_TRUE(PM.parsePipeline("dce,dce", Err));
   ASSERT_TRUE(PM.run(M));
