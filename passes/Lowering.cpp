@@ -135,7 +135,7 @@ ValueId Cloner::dropout(const Node &N, ValueId X) {
   if (Md == Mode::Infer || P == 0)
     return X;
   Loc L = N.L;
-  const TensorType &T = B.function().type(X);
+  const TensorType T = B.function().type(X); // a copy: reads add nodes
   ValueId Seed = read(scalarState(M, ".seed"), L);
   ValueId Step = read(scalarState(M, ".step"), L);
   ValueId Mask = B.make(Op::DropoutMask, {Seed, Step},

@@ -150,7 +150,7 @@ static AttrList convAttrs(const GradCtx &C, std::string_view Size = {},
 
 /// The last two dimensions of \p V's type: [H, W] or [KH, KW].
 static IntList spatial(const GradCtx &C, ValueId V) {
-  const Shape &D = C.type(V).Dims;
+  const Shape D = C.type(V).Dims;
   return {D[2], D[3]};
 }
 

@@ -175,7 +175,7 @@ static void gradAvgPool2d(GradCtx &C) {
   if (!C.needs(0))
     return;
   AttrList A = poolAttrsOf(C);
-  const Shape &X = C.type(C.operand(0)).Dims;
+  const Shape X = C.type(C.operand(0)).Dims;
   A.push_back({"input_size", IntList{X[2], X[3]}});
   C.setGrad(0, C.make(Op::AvgPool2dGrad, {C.grad()}, std::move(A)));
 }
