@@ -1,4 +1,5 @@
-//===- tools/gradc.cpp - The gradc command line -----------------------------===//
+//===- tools/gradc.cpp - The gradc command line
+//-----------------------------===//
 //
 // Thin: parses the command line and calls the library. Every user error is a
 // message on stderr and exit status 1; --help prints to stdout, status 0.
@@ -9,12 +10,16 @@
 #include "ir/IRParser.h"
 #include "ir/Printer.h"
 #include "passes/PassManager.h"
+#include "runtime/Commands.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <unistd.h>
 
 using namespace gradc;
 
@@ -45,6 +50,15 @@ std::string readInput(const std::string &Path) {
   SS << In.rdbuf();
   if (In.bad())
     fatal(fmt::format("cannot read '{}': {}", Path, std::strerror(errno)));
+  return SS.str();
+}
+
+/// The contents of \p Path, or "" when it cannot be read.
+std::string readIfPresent(const std::string &Path) {
+  std::ifstream In(Path, std::ios::binary);
+  std::ostringstream SS;
+  if (In)
+    SS << In.rdbuf();
   return SS.str();
 }
 
@@ -123,11 +137,17 @@ bool modelOption(Options &O, ModelArgs &A) {
   return false;
 }
 
-/// Parses and checks a model; exits with status 1 on errors.
-std::unique_ptr<ir::Module> loadOrExit(const ModelArgs &A, std::string_view Cmd) {
+/// The model file's text; exits with status 1 when there is none.
+SourceFile readModel(const ModelArgs &A, std::string_view Cmd) {
   if (A.Path.empty())
     fatal(fmt::format("{}: no model file given", Cmd));
-  SourceFile Src(A.Path == "-" ? "<stdin>" : A.Path, readInput(A.Path));
+  return SourceFile(A.Path == "-" ? "<stdin>" : A.Path, readInput(A.Path));
+}
+
+/// Parses and checks a model; exits with status 1 on errors.
+std::unique_ptr<ir::Module> loadOrExit(const ModelArgs &A,
+                                       std::string_view Cmd) {
+  SourceFile Src = readModel(A, Cmd);
   DiagnosticEngine Diags(std::cerr);
   Diags.setSource(&Src);
   std::unique_ptr<ir::Module> M = loadModel(Src, A.Defines, Diags);
@@ -163,27 +183,33 @@ int runCheck(std::vector<std::string> &Args) {
   return 0;
 }
 
-constexpr std::string_view Stages[] = {"parsed", "grad", "optimized", "llvm",
-                                       "asm"};
-constexpr std::string_view BuiltStages[] = {"parsed"};
-
 int runDump(std::vector<std::string> &Args) {
   Options O(Args, "dump");
   ModelArgs A;
-  std::string Stage = "parsed";
-  passes::Instrumentation Inst;
+  std::string StageName = "parsed";
+  runtime::CompileOptions CO;
   while (!O.done())
-    if (!O.value("--stage", Stage) && !passOption(O, Inst) && !modelOption(O, A))
+    if (!O.value("--stage", StageName) && !passOption(O, CO.Instrumentation) &&
+        !modelOption(O, A))
       O.unknown();
-  if (std::find(std::begin(Stages), std::end(Stages), Stage) == std::end(Stages))
-    fatal(fmt::format("dump: unknown stage '{}' (stages: {})", Stage,
+  const auto &Stages = runtime::StageNames;
+  if (std::find(std::begin(Stages), std::end(Stages), StageName) ==
+      std::end(Stages))
+    fatal(fmt::format("dump: unknown stage '{}' (stages: {})", StageName,
                       fmt::join(Stages, ", ")));
-  if (std::find(std::begin(BuiltStages), std::end(BuiltStages), Stage) ==
-      std::end(BuiltStages))
+  std::optional<runtime::Stage> Stage = runtime::parseStage(StageName);
+  if (!Stage)
     fatal(fmt::format("dump: stage '{}' is not available in this version of "
                       "gradc (available: {})",
-                      Stage, fmt::join(BuiltStages, ", ")));
-  std::unique_ptr<ir::Module> M = loadOrExit(A, "dump");
+                      StageName, runtime::builtStageNames()));
+  SourceFile Src = readModel(A, "dump");
+  DiagnosticEngine Diags(std::cerr);
+  Diags.setSource(&Src);
+  CO.Defines = A.Defines;
+  std::unique_ptr<ir::Module> M =
+      runtime::buildModule(Src, CO, *Stage, Diags, std::cerr);
+  if (!M)
+    return 1;
   ir::printModule(*M, std::cout);
   return 0;
 }
@@ -203,16 +229,20 @@ int runOpt(std::vector<std::string> &Args) {
   }
   if (Path.empty())
     fatal("opt: no IR file given (use - for standard input)");
-  passes::PassManager PM(Inst, std::cerr);
+  DiagnosticEngine Diags(std::cerr);
+  passes::PassManager PM(Inst, std::cerr, Diags);
   std::string Err;
   if (!PM.parsePipeline(List, Err))
     fatal("opt: " + Err);
   SourceFile Src(Path == "-" ? "<stdin>" : Path, readInput(Path));
-  DiagnosticEngine Diags(std::cerr);
   Diags.setSource(&Src);
   std::unique_ptr<ir::Module> M = ir::parseModule(Src, Diags);
   if (!M)
     return 1;
+  // Passes report errors at the model's source locations: show that file's
+  // lines when it is at hand, else just its name.
+  SourceFile ModelSrc(M->SourceName, readIfPresent(M->SourceName));
+  Diags.setSource(&ModelSrc);
   if (!PM.run(*M))
     return 1;
   ir::printModule(*M, std::cout);
@@ -221,13 +251,147 @@ int runOpt(std::vector<std::string> &Args) {
 
 int notYet(std::vector<std::string> &) { return -1; }
 
+/// An integer option value >= \p Min.
+int64_t parseInt(std::string_view Cmd, std::string_view Opt,
+                 const std::string &V, int64_t Min) {
+  int64_t N = 0;
+  auto [P, Ec] = std::from_chars(V.data(), V.data() + V.size(), N);
+  if (Ec != std::errc() || P != V.data() + V.size() || N < Min)
+    fatal(fmt::format("{}: {}: expected an integer >= {}, got '{}'", Cmd, Opt,
+                      Min, V));
+  return N;
+}
+
+uint64_t parseSeed(std::string_view Cmd, const std::string &V) {
+  uint64_t N = 0;
+  auto [P, Ec] = std::from_chars(V.data(), V.data() + V.size(), N);
+  if (V.empty() || Ec != std::errc() || P != V.data() + V.size())
+    fatal(fmt::format("{}: --seed: expected an integer in [0, 2^64), got '{}'",
+                      Cmd, V));
+  return N;
+}
+
+/// The state of every model command that runs the model.
+struct RunArgs {
+  ModelArgs Model;
+  runtime::CommonOptions Common;
+  std::vector<runtime::DataSpec> Data;
+};
+
+/// Handles the options common to train, eval and predict; false if not one.
+bool runOption(Options &O, std::string_view Cmd, RunArgs &R) {
+  std::string V;
+  if (O.value("--data", V)) {
+    runtime::DataSpec D;
+    std::string Err;
+    if (!runtime::parseDataSpec(V, "--data", D, Err))
+      fatal(fmt::format("{}: {}", Cmd, Err));
+    R.Data.push_back(std::move(D));
+  } else if (O.value("--threads", V)) {
+    R.Common.Compile.Threads =
+        static_cast<unsigned>(parseInt(Cmd, "--threads", V, 1));
+  } else if (O.value("--seed", V)) {
+    R.Common.Seed = parseSeed(Cmd, V);
+  } else if (O.value("--backend", V)) {
+    R.Common.Compile.Backend = V;
+  } else if (O.flag("--json")) {
+    R.Common.Json = true;
+  } else {
+    return modelOption(O, R.Model);
+  }
+  return true;
+}
+
+/// Reads the model and finishes the common options.
+SourceFile finish(RunArgs &R, std::string_view Cmd) {
+  R.Common.Compile.Defines = R.Model.Defines;
+  return readModel(R.Model, Cmd);
+}
+
+int runTrain(std::vector<std::string> &Args) {
+  Options O(Args, "train");
+  RunArgs R;
+  runtime::TrainCommand C;
+  std::string V;
+  while (!O.done()) {
+    if (O.value("--eval-data", V)) {
+      runtime::DataSpec D;
+      std::string Err;
+      if (!runtime::parseDataSpec(V, "--eval-data", D, Err))
+        fatal("train: " + Err);
+      C.EvalData.push_back(std::move(D));
+    } else if (O.value("--epochs", V)) {
+      C.Train.Epochs = parseInt("train", "--epochs", V, 1);
+    } else if (O.value("--steps", V)) {
+      C.Train.Steps = parseInt("train", "--steps", V, 1);
+    } else if (O.value("--lr", V)) {
+      double Lr = 0;
+      auto [P, Ec] = std::from_chars(V.data(), V.data() + V.size(), Lr);
+      if (Ec != std::errc() || P != V.data() + V.size() || !std::isfinite(Lr) ||
+          Lr < 0)
+        fatal(fmt::format(
+            "train: --lr: expected a finite number >= 0, got '{}'", V));
+      C.Train.Lr = Lr;
+    } else if (O.value("--log-every", V)) {
+      C.Train.LogEvery = parseInt("train", "--log-every", V, 1);
+    } else if (O.flag("--no-shuffle")) {
+      C.Train.Shuffle = false;
+    } else if (!O.value("--init", C.InitPath) &&
+               !O.value("--save", C.SavePath) && !runOption(O, "train", R)) {
+      O.unknown();
+    }
+  }
+  if (C.Train.Epochs && C.Train.Steps)
+    fatal("train: give --epochs or --steps, not both");
+  SourceFile Src = finish(R, "train");
+  C.Common = R.Common;
+  C.Data = R.Data;
+  C.Train.Progress = ::isatty(STDERR_FILENO);
+  return runtime::runTrain(Src, C, std::cout, std::cerr);
+}
+
+int runEval(std::vector<std::string> &Args) {
+  Options O(Args, "eval");
+  RunArgs R;
+  runtime::EvalCommand C;
+  while (!O.done())
+    if (!O.value("--load", C.LoadPath) && !runOption(O, "eval", R))
+      O.unknown();
+  if (C.LoadPath.empty())
+    fatal("eval: no checkpoint given (--load CKPT)");
+  SourceFile Src = finish(R, "eval");
+  C.Common = R.Common;
+  C.Data = R.Data;
+  return runtime::runEval(Src, C, std::cout, std::cerr);
+}
+
+int runPredict(std::vector<std::string> &Args) {
+  Options O(Args, "predict");
+  RunArgs R;
+  runtime::PredictCommand C;
+  while (!O.done())
+    if (!O.value("--load", C.LoadPath) && !O.value("--out", C.OutPath) &&
+        !runOption(O, "predict", R))
+      O.unknown();
+  if (C.LoadPath.empty())
+    fatal("predict: no checkpoint given (--load CKPT)");
+  if (C.OutPath.empty())
+    fatal("predict: no output given (--out FILE.npy or --out DIR)");
+  SourceFile Src = finish(R, "predict");
+  C.Common = R.Common;
+  C.Data = R.Data;
+  return runtime::runPredict(Src, C, std::cout, std::cerr);
+}
+
 const Command Commands[] = {
     {"check", "check MODEL [-D NAME=VALUE]...",
      "Parse and verify a model file; prints diagnostics only.", runCheck},
-    {"dump", "dump MODEL [--stage STAGE] [--print-after-all] [-D NAME=VALUE]...",
+    {"dump",
+     "dump MODEL [--stage STAGE] [--print-after-all] [-D NAME=VALUE]...",
      "Print the model's IR at a stage (default: parsed) as re-parseable text.\n"
-     "Stages: parsed, grad, optimized, llvm, asm (this version builds: parsed).\n"
-     "Pass instrumentation: --print-after-all, --print-after=NAME,\n"
+     "Stages: parsed, grad, optimized, llvm, asm (this version builds: "
+     "parsed,\n"
+     "grad). Pass instrumentation: --print-after-all, --print-after=NAME,\n"
      "--print-before=NAME, --verify-each, --time-passes (on stderr).",
      runDump},
     {"opt", "opt FILE.ir|- [--passes P1,P2,...] [instrumentation]",
@@ -236,11 +400,29 @@ const Command Commands[] = {
      "--print-before=NAME, --verify-each, --time-passes.",
      runOpt},
     {"train", "train MODEL --data NAME=PATH... [options]",
-     "Train a model (not available in this version).", notYet},
-    {"eval", "eval MODEL --load CKPT --data NAME=PATH...",
-     "Evaluate a checkpoint (not available in this version).", notYet},
-    {"predict", "predict MODEL --load CKPT --data NAME=PATH... --out FILE",
-     "Run predict (not available in this version).", notYet},
+     "Train a model: --data NAME=PATH for each input (repeat the option).\n"
+     "  --epochs N | --steps N   how long (default: one epoch)\n"
+     "  --eval-data NAME=PATH    evaluate on it after each epoch and at the "
+     "end\n"
+     "  --init CKPT              start from a checkpoint (resumes its step)\n"
+     "  --save CKPT              write a checkpoint at the end\n"
+     "  --lr X                   base learning rate (replaces the "
+     "optimizer's)\n"
+     "  --no-shuffle             batches in file order\n"
+     "  --log-every N            log the loss every N steps (default 100)\n"
+     "Common: -D NAME=VALUE, --seed S (default 0), --json, --threads N,\n"
+     "--backend interp (the only backend in this version).",
+     runTrain},
+    {"eval", "eval MODEL --load CKPT --data NAME=PATH... [--json]",
+     "The mean loss and metrics of a checkpoint over all examples.\n"
+     "Common: -D NAME=VALUE, --seed S, --json, --threads N, --backend interp.",
+     runEval},
+    {"predict",
+     "predict MODEL --load CKPT --data NAME=PATH... --out FILE.npy|DIR",
+     "Run the model's outputs over all examples and write them as .npy: one\n"
+     "output to FILE.npy, or each output to DIR/NAME.npy.\n"
+     "Common: -D NAME=VALUE, --seed S, --json, --threads N, --backend interp.",
+     runPredict},
     {"compile", "compile MODEL -o OUT.o [--header OUT.h] [--emit obj|asm|llvm]",
      "Compile ahead of time (not available in this version).", notYet},
     {"bench", "bench MODEL [--steps N]",
@@ -252,7 +434,8 @@ void printUsage(std::ostream &OS) {
      << "usage:\n";
   for (const Command &C : Commands)
     OS << "  gradc " << C.Usage << '\n';
-  OS << "\n'gradc COMMAND --help' describes a command; 'gradc --version' prints "
+  OS << "\n'gradc COMMAND --help' describes a command; 'gradc --version' "
+        "prints "
         "the version.\n";
   OS << "\npasses (for 'gradc opt --passes'):\n";
   for (const passes::PassInfo &P : passes::allPasses())

@@ -1,0 +1,85 @@
+//===- runtime/Compile.cpp - The pipeline, from model text to executable --===//
+//
+// Read top to bottom: front end, autodiff, cleanup, backend. Each pass runs
+// through the PassManager so that --print-after-all, --verify-each and
+// --time-passes see it.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Compile.h"
+
+#include "runtime/Interp.h"
+
+#include <cassert>
+#include <fmt/format.h>
+
+namespace gradc::runtime {
+
+std::optional<Stage> parseStage(std::string_view Name) {
+  if (Name == "parsed")
+    return Stage::Parsed;
+  if (Name == "grad")
+    return Stage::Grad;
+  return std::nullopt;
+}
+
+std::string builtStageNames() { return "parsed, grad"; }
+
+std::string backendNames() { return "interp"; }
+
+bool checkBackend(std::string_view Backend, std::string &Err) {
+  if (Backend == "interp")
+    return true;
+  if (Backend == "jit")
+    Err = fmt::format("backend 'jit' is not available in this version of "
+                      "gradc (available: {})",
+                      backendNames());
+  else
+    Err = fmt::format("unknown backend '{}' (backends: {})", Backend,
+                      backendNames());
+  return false;
+}
+
+/// Runs the passes \p List (comma-separated) on \p M.
+static bool runPasses(ir::Module &M, std::string_view List,
+                      const CompileOptions &Opts, DiagnosticEngine &Diags,
+                      std::ostream &Log) {
+  passes::PassManager PM(Opts.Instrumentation, Log, Diags);
+  std::string Err;
+  [[maybe_unused]] bool Known = PM.parsePipeline(List, Err);
+  assert(Known && "the pipeline names a pass that does not exist");
+  return PM.run(M);
+}
+
+std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
+                                        const CompileOptions &Opts, Stage Upto,
+                                        DiagnosticEngine &Diags,
+                                        std::ostream &Log) {
+  // parsed: model text -> @model, every name, shape and dtype checked.
+  std::unique_ptr<ir::Module> M = loadModel(Src, Opts.Defines, Diags);
+  if (!M || Upto == Stage::Parsed)
+    return M;
+
+  // grad: @train_step (forward, backward, clipping, optimizer update),
+  // @eval and @predict; then the nodes nothing needs go.
+  if (!runPasses(*M, "autodiff,dce", Opts, Diags, Log))
+    return nullptr;
+  return M;
+}
+
+std::unique_ptr<Executable> compileModel(const SourceFile &Src,
+                                         const CompileOptions &Opts,
+                                         DiagnosticEngine &Diags,
+                                         std::ostream &Log) {
+  std::string Err;
+  if (!checkBackend(Opts.Backend, Err)) {
+    Diags.error({}, "{}", Err);
+    return nullptr;
+  }
+  std::unique_ptr<ir::Module> M =
+      buildModule(Src, Opts, Stage::Grad, Diags, Log);
+  if (!M)
+    return nullptr;
+  return makeInterpreterExecutable(std::move(M));
+}
+
+} // namespace gradc::runtime
