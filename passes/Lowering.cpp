@@ -41,10 +41,12 @@ private:
   Builder B;
   Mode Md;
   unsigned UnnamedBatchNorms = 0;
+  const Function *Src = nullptr;
   unsigned Dropouts = 0;
 };
 
 std::vector<ValueId> Cloner::run(const Function &Src) {
+  this->Src = &Src;
   std::vector<ValueId> Map(Src.Nodes.size());
   for (ValueId V = 0; V < Src.Nodes.size(); ++V) {
     const Node &N = Src.Nodes[V];
@@ -82,8 +84,13 @@ ValueId Cloner::batchNorm(const Node &N, ValueId X, ValueId Gamma, ValueId Beta)
       Axes.push_back(static_cast<int64_t>(I));
       Count *= XT.Dims[I];
     }
-  std::string Base = !N.Name.empty() ? N.Name
-                                     : fmt::format("batch_norm_{}", UnnamedBatchNorms++);
+  // An unnamed result takes the first batch_norm_K that no tensor or symbol
+  // of the model uses, so two layers never share running statistics.
+  std::string Base = N.Name;
+  while (Base.empty() || (N.Name.empty() && (Src->lookup(Base) ||
+                                             M.lookupSymbol(Base + ".running_mean")))) {
+    Base = fmt::format("batch_norm_{}", UnnamedBatchNorms++);
+  }
   TensorType Stat(T, {C});
   const Symbol &RMean = stateSymbol(M, Base + ".running_mean", Stat, "zeros", L);
   std::string RMeanName = RMean.Name;

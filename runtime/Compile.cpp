@@ -7,7 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Compile.h"
 
+#include "codegen/JIT.h"
 #include "runtime/Interp.h"
+#include "runtime/JitExecutable.h"
 
 #include <cassert>
 #include <fmt/format.h>
@@ -19,23 +21,22 @@ std::optional<Stage> parseStage(std::string_view Name) {
     return Stage::Parsed;
   if (Name == "grad")
     return Stage::Grad;
+  if (Name == "llvm")
+    return Stage::Llvm;
+  if (Name == "asm")
+    return Stage::Asm;
   return std::nullopt;
 }
 
-std::string builtStageNames() { return "parsed, grad"; }
+std::string builtStageNames() { return "parsed, grad, llvm, asm"; }
 
-std::string backendNames() { return "interp"; }
+std::string backendNames() { return "interp, jit"; }
 
 bool checkBackend(std::string_view Backend, std::string &Err) {
-  if (Backend == "interp")
+  if (Backend == "interp" || Backend == "jit")
     return true;
-  if (Backend == "jit")
-    Err = fmt::format("backend 'jit' is not available in this version of "
-                      "gradc (available: {})",
-                      backendNames());
-  else
-    Err = fmt::format("unknown backend '{}' (backends: {})", Backend,
-                      backendNames());
+  Err = fmt::format("unknown backend '{}' (backends: {})", Backend,
+                    backendNames());
   return false;
 }
 
@@ -79,7 +80,24 @@ std::unique_ptr<Executable> compileModel(const SourceFile &Src,
       buildModule(Src, Opts, Stage::Grad, Diags, Log);
   if (!M)
     return nullptr;
-  return makeInterpreterExecutable(std::move(M));
+  if (Opts.Backend == "interp")
+    return makeInterpreterExecutable(std::move(M));
+  // jit: LLVM IR per entry, the O3 pipeline, machine code for this host.
+  std::unique_ptr<Executable> X = makeJitExecutable(std::move(M), Err);
+  if (!X)
+    Diags.error({}, "{}", Err);
+  return X;
+}
+
+bool printMachineStage(const ir::Module &M, Stage S, std::ostream &OS,
+                       std::string &Err) {
+  assert((S == Stage::Llvm || S == Stage::Asm) && "not a machine stage");
+  std::optional<std::string> Text =
+      codegen::printMachineCode(M, S == Stage::Asm, Err);
+  if (!Text)
+    return false;
+  OS << *Text;
+  return true;
 }
 
 } // namespace gradc::runtime

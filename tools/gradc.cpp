@@ -210,6 +210,12 @@ int runDump(std::vector<std::string> &Args) {
       runtime::buildModule(Src, CO, *Stage, Diags, std::cerr);
   if (!M)
     return 1;
+  if (*Stage == runtime::Stage::Llvm || *Stage == runtime::Stage::Asm) {
+    std::string Err;
+    if (!runtime::printMachineStage(*M, *Stage, std::cout, Err))
+      fatal("dump: " + Err);
+    return 0;
+  }
   ir::printModule(*M, std::cout);
   return 0;
 }
@@ -391,8 +397,10 @@ const Command Commands[] = {
      "Print the model's IR at a stage (default: parsed) as re-parseable text.\n"
      "Stages: parsed, grad, optimized, llvm, asm (this version builds: "
      "parsed,\n"
-     "grad). Pass instrumentation: --print-after-all, --print-after=NAME,\n"
-     "--print-before=NAME, --verify-each, --time-passes (on stderr).",
+     "grad, llvm, asm). llvm and asm print the JIT's optimized LLVM IR and\n"
+     "host assembly. Pass instrumentation: --print-after-all,\n"
+     "--print-after=NAME, --print-before=NAME, --verify-each, --time-passes\n"
+     "(on stderr).",
      runDump},
     {"opt", "opt FILE.ir|- [--passes P1,P2,...] [instrumentation]",
      "Parse textual IR, run the named passes in order and print the result.\n"
@@ -411,17 +419,19 @@ const Command Commands[] = {
      "  --no-shuffle             batches in file order\n"
      "  --log-every N            log the loss every N steps (default 100)\n"
      "Common: -D NAME=VALUE, --seed S (default 0), --json, --threads N,\n"
-     "--backend interp (the only backend in this version).",
+     "--backend interp|jit (default interp).",
      runTrain},
     {"eval", "eval MODEL --load CKPT --data NAME=PATH... [--json]",
      "The mean loss and metrics of a checkpoint over all examples.\n"
-     "Common: -D NAME=VALUE, --seed S, --json, --threads N, --backend interp.",
+     "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
+     "--backend interp|jit (default interp).",
      runEval},
     {"predict",
      "predict MODEL --load CKPT --data NAME=PATH... --out FILE.npy|DIR",
      "Run the model's outputs over all examples and write them as .npy: one\n"
      "output to FILE.npy, or each output to DIR/NAME.npy.\n"
-     "Common: -D NAME=VALUE, --seed S, --json, --threads N, --backend interp.",
+     "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
+     "--backend interp|jit (default interp).",
      runPredict},
     {"compile", "compile MODEL -o OUT.o [--header OUT.h] [--emit obj|asm|llvm]",
      "Compile ahead of time (not available in this version).", notYet},

@@ -1,0 +1,77 @@
+//===- codegen/Codegen.h - Graph IR to LLVM IR ------------------*- C++ -*-===//
+//
+// Every IR function of a module (after autodiff: @train_step, @eval,
+// @predict) becomes one LLVM function with this ABI:
+//
+//   int64_t gradc_<fn>(uint8_t *State,            // params and state symbols
+//                      uint8_t *Scratch,          // intermediates
+//                      const void *const *Inputs, // per input symbol, in
+//                                                 // module declaration order,
+//                                                 // each 64-byte aligned
+//                      const double *Args,        // per arg symbol (.lr)
+//                      void *const *Results,      // per function result
+//                      int64_t *ErrorInfo);       // [node, flat index] on error
+//
+// It returns 0, or a nonzero error code (kErrIdOutOfRange) with ErrorInfo
+// naming the node and the element. Where each tensor lives is fixed by the
+// Layout: state symbols at offsets in State, every other node's value at an
+// offset in Scratch (one region per node for now; the memory planner of the
+// optimization work will overlap them by liveness). `assign` writes its
+// value to the symbol's state slot after all reads (the emitter computes the
+// new values into scratch and copies them at the end of the function).
+//
+// Codegen switches on the op's family (emitElementwise, emitReduce, ...);
+// the elementwise family implements ir/ops/Elementwise.h's scalar semantics
+// with IRBuilder, so the JIT and the interpreter share one definition.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Module.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+} // namespace llvm
+
+namespace gradc::codegen {
+
+constexpr int64_t kErrIdOutOfRange = 1;
+constexpr uint64_t kAlign = 64;
+
+struct Slot {
+  uint64_t Offset = 0;
+  uint64_t Bytes = 0;
+};
+
+struct FunctionLayout {
+  uint64_t ScratchBytes = 0;
+  /// Per node: where its value lives in Scratch (nullopt for nodes that
+  /// have no buffer of their own: param/input reads, assign).
+  std::vector<std::optional<Slot>> Values;
+};
+
+struct Layout {
+  uint64_t StateBytes = 0;
+  std::map<std::string, Slot, std::less<>> State; // param and state symbols
+  std::vector<std::string> Inputs;                // input symbols, in order
+  std::vector<std::string> Args;                  // arg symbols, in order
+  std::map<std::string, FunctionLayout, std::less<>> Functions;
+};
+
+Layout computeLayout(const ir::Module &M);
+
+/// Emits every function of \p M into a new LLVM module for \p TM.
+std::unique_ptr<llvm::Module> emitModule(const ir::Module &M, const Layout &L,
+                                         llvm::LLVMContext &Ctx,
+                                         const llvm::TargetMachine &TM);
+
+} // namespace gradc::codegen

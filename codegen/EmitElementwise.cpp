@@ -1,0 +1,197 @@
+//===- codegen/EmitElementwise.cpp - Elementwise ops as loops --------------===//
+//
+// Every elementwise op, broadcasting included, through the one definition of
+// its meaning: ir::evalElementwise (ir/ops/Elementwise.h), instantiated here
+// with an IRBuilder algebra whose values are llvm::Value *. The algebra
+// follows the interpreter's DoubleSem exactly, NaN behaviour included:
+// min/max pick A when A is NaN or wins the comparison, else B (fcmp + select,
+// never minnum/maxnum); comparisons are ordered (NaN gives 0); select tests
+// c != 0 (NaN counts as true). Transcendentals are llvm intrinsics (exp,
+// log, sqrt, fabs, trunc, pow), which lower to the same libm calls as
+// std::exp and friends, and libm calls for erf, tanh, expm1 and log1p, so f64
+// results equal the interpreter's bit for bit. f32 ops compute in f32 (the
+// interpreter computes in f64 and rounds once; see tests/unit/JitTest.cpp
+// for the tolerance).
+//
+// Values are computed in the op's float type (the result's; for a cast to
+// i32 the operand's): i32 operands convert with sitofp, other float widths
+// with fpext/fptrunc. A result of i32 is stored with fptosi.sat, truncating
+// toward zero and saturating (NaN gives 0) as the interp backend's output
+// conversion does.
+//
+// Loops: size-1 axes of the result are dropped and neighbouring axes that
+// every operand walks as one are merged, so `x + b` over [64, 128] + [128]
+// is a 64 x 128 nest with a unit-stride inner loop and `x * 0.5` one loop.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Kernel.h"
+
+#include "ir/Interpreter.h"
+#include "ir/ops/Elementwise.h"
+
+#include <llvm/IR/Intrinsics.h>
+
+namespace gradc::codegen {
+namespace {
+
+/// The IRBuilder algebra of evalElementwise, over values of type Ty.
+struct LLVMSem {
+  using Value = llvm::Value *;
+  KernelEmitter &K;
+  llvm::Type *Ty;
+
+  llvm::IRBuilder<> &b() { return K.B; }
+  bool isInt() const { return Ty->isIntegerTy(); }
+  Value unary(llvm::Intrinsic::ID Id, Value A) {
+    return b().CreateUnaryIntrinsic(Id, A);
+  }
+  /// A libm function of the type's width: "erf" or "erff".
+  Value math(const char *Name, std::vector<Value> Args) {
+    std::string N(Name);
+    if (Ty->isFloatTy())
+      N += 'f';
+    return K.callMath(N, std::move(Args));
+  }
+  Value flag(Value Cond) {
+    return b().CreateSelect(Cond, c(1), c(0));
+  }
+
+  Value c(double D) { return llvm::ConstantFP::get(Ty, D); }
+  Value add(Value A, Value B) { return b().CreateFAdd(A, B); }
+  Value sub(Value A, Value B) { return b().CreateFSub(A, B); }
+  Value mul(Value A, Value B) { return b().CreateFMul(A, B); }
+  Value div(Value A, Value B) { return b().CreateFDiv(A, B); }
+  // DoubleSem: isnan(A) || A < B ? A : B
+  Value min(Value A, Value B) {
+    Value Pick = b().CreateOr(b().CreateFCmpUNO(A, A), b().CreateFCmpOLT(A, B));
+    return b().CreateSelect(Pick, A, B);
+  }
+  // DoubleSem: isnan(A) || A > B ? A : B
+  Value max(Value A, Value B) {
+    Value Pick = b().CreateOr(b().CreateFCmpUNO(A, A), b().CreateFCmpOGT(A, B));
+    return b().CreateSelect(Pick, A, B);
+  }
+  Value pow(Value A, Value B) {
+    return b().CreateBinaryIntrinsic(llvm::Intrinsic::pow, A, B);
+  }
+  Value neg(Value A) { return b().CreateFNeg(A); }
+  Value exp(Value A) { return unary(llvm::Intrinsic::exp, A); }
+  Value expm1(Value A) { return math("expm1", {A}); }
+  Value log(Value A) { return unary(llvm::Intrinsic::log, A); }
+  Value log1p(Value A) { return math("log1p", {A}); }
+  Value sqrt(Value A) { return unary(llvm::Intrinsic::sqrt, A); }
+  Value abs(Value A) { return unary(llvm::Intrinsic::fabs, A); }
+  Value tanh(Value A) { return math("tanh", {A}); }
+  Value erf(Value A) { return math("erf", {A}); }
+  // An integer is its own truncation (cast i32 -> i32).
+  Value trunc(Value A) {
+    return isInt() ? A : unary(llvm::Intrinsic::trunc, A);
+  }
+  Value gt(Value A, Value B) { return flag(b().CreateFCmpOGT(A, B)); }
+  Value ge(Value A, Value B) { return flag(b().CreateFCmpOGE(A, B)); }
+  Value eq(Value A, Value B) { return flag(b().CreateFCmpOEQ(A, B)); }
+  // C++'s C != 0 is true for NaN: an unordered-or-not-equal test.
+  Value select(Value C, Value A, Value B) {
+    return b().CreateSelect(b().CreateFCmpUNE(C, this->c(0)), A, B);
+  }
+};
+
+/// Converts \p V (of dtype \p From) to the compute type \p To.
+llvm::Value *toCompute(KernelEmitter &K, llvm::Value *V, ir::DType From,
+                       llvm::Type *To) {
+  if (V->getType() == To)
+    return V;
+  if (From == ir::DType::I32)
+    return K.B.CreateSIToFP(V, To);
+  return K.B.CreateFPCast(V, To);
+}
+
+/// Converts a computed value to the result's dtype \p To.
+llvm::Value *fromCompute(KernelEmitter &K, llvm::Value *V, ir::DType To) {
+  llvm::Type *Ty = K.eltType(To);
+  if (V->getType() == Ty)
+    return V;
+  if (To == ir::DType::I32)
+    return K.B.CreateIntrinsic(llvm::Intrinsic::fptosi_sat,
+                               {Ty, V->getType()}, {V});
+  return K.B.CreateFPCast(V, Ty);
+}
+
+/// One axis of the loop nest: its size and each operand's element stride.
+struct Axis {
+  int64_t Size;
+  std::vector<int64_t> St; // per operand, then the result's
+};
+
+} // namespace
+
+void emitElementwise(KernelEmitter &K) {
+  const ir::TensorType &RT = K.resultType();
+  size_t N = K.numOperands();
+
+  // The compute type: the result's float type, or the operand's for a cast
+  // to i32 (and i32 itself for identity and cast on i32).
+  ir::DType CT = RT.Elt;
+  if (CT == ir::DType::I32 && N == 1)
+    CT = K.operandType(0).Elt;
+  llvm::Type *Ty = K.eltType(CT);
+
+  // Strides of every operand broadcast to the result, and the result's own.
+  std::vector<std::vector<int64_t>> St;
+  for (size_t I = 0; I < N; ++I)
+    St.push_back(ir::broadcastStrides(K.operandType(I).Dims, RT.Dims));
+  St.push_back(ir::stridesOf(RT.Dims));
+
+  // Drop size-1 axes; merge axis A into the previous one when every buffer
+  // walks the pair as one run (stride[prev] == stride[A] * size[A]).
+  std::vector<Axis> Axes;
+  for (size_t A = 0; A < RT.Dims.size(); ++A) {
+    if (RT.Dims[A] == 1)
+      continue;
+    Axis X{RT.Dims[A], {}};
+    for (auto &S : St)
+      X.St.push_back(S[A]);
+    if (!Axes.empty()) {
+      Axis &P = Axes.back();
+      bool Merge = true;
+      for (size_t I = 0; I < X.St.size(); ++I)
+        Merge &= P.St[I] == X.St[I] * X.Size;
+      if (Merge) {
+        P.Size *= X.Size;
+        P.St = X.St;
+        continue;
+      }
+    }
+    Axes.push_back(std::move(X));
+  }
+
+  LLVMSem Sem{K, Ty};
+  std::vector<llvm::Value *> Offs(N + 1, K.i64(0));
+  std::function<void(size_t)> Level = [&](size_t A) {
+    if (A == Axes.size()) {
+      std::vector<llvm::Value *> X;
+      for (size_t I = 0; I < N; ++I)
+        X.push_back(toCompute(K, K.load(K.operandType(I).Elt, K.operand(I), Offs[I]),
+                              K.operandType(I).Elt, Ty));
+      llvm::Value *V = ir::evalElementwise(Sem, K.op(), K.node().Attrs,
+                                           std::span<llvm::Value *const>(X));
+      K.store(fromCompute(K, V, RT.Elt), RT.Elt, K.result(), Offs[N]);
+      return;
+    }
+    std::vector<llvm::Value *> Saved = Offs;
+    K.loop(Axes[A].Size, [&](llvm::Value *I) {
+      for (size_t J = 0; J <= N; ++J) {
+        int64_t S = Axes[A].St[J];
+        if (S == 0)
+          continue;
+        llvm::Value *Step = S == 1 ? I : K.B.CreateMul(I, K.i64(S), "", true, true);
+        Offs[J] = K.B.CreateAdd(Saved[J], Step, "", true, true);
+      }
+      Level(A + 1);
+    });
+    Offs = Saved;
+  };
+  Level(0);
+}
+
+} // namespace gradc::codegen

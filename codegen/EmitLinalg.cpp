@@ -1,0 +1,330 @@
+//===- codegen/EmitLinalg.cpp - matmul and convolution kernels -----------===//
+//
+// Lowers the Linalg family (ir/ops/Linalg.cpp) to plain loop nests:
+//
+//   matmul              batch axes broadcast; per matrix an i-k-j nest whose
+//                       j loop is innermost and contiguous, accumulating
+//                       into the (zeroed) result row, so LLVM vectorizes it;
+//   conv2d              direct loops n, o, c, p, q, i, j: the result plane
+//                       starts at the bias (or 0) and each tap adds
+//                       x * w over the rows and columns where the tap falls
+//                       inside the input (ranges computed per tap, so no
+//                       bounds test in the inner loop);
+//   conv2d_grad_input   the same nest, adding g * w into the input gradient;
+//   conv2d_grad_weight  the same nest, summing x * g for one weight element
+//                       in a register across i and j.
+//
+// Every nest visits the (x, w, y) triples in the order of the interpreter's
+// forEachConvTap / evalMatmul, so each element is accumulated in the same
+// order: f64 results are bit-identical to the interpreter's. f32 products
+// get the `contract` flag (one FMA per tap; no reassociation). A later issue
+// replaces these loops with the packed GEMM/conv engine.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Codegen.h"
+#include "codegen/Kernel.h"
+
+#include <llvm/ADT/STLFunctionalExtras.h>
+#include <llvm/Support/ErrorHandling.h>
+
+namespace gradc::codegen {
+using namespace llvm;
+using ir::DType;
+using ir::Shape;
+
+namespace {
+
+/// Emits `for (I = Lo; I < Hi; ++I) Body(I)` for i64 bounds computed at run
+/// time (KernelEmitter::loop takes a constant trip count).
+void loopRange(IRBuilder<> &B, Value *Lo, Value *Hi,
+               function_ref<void(Value *)> Body) {
+  Function *F = B.GetInsertBlock()->getParent();
+  LLVMContext &Ctx = B.getContext();
+  BasicBlock *Pre = B.GetInsertBlock();
+  BasicBlock *Head = BasicBlock::Create(Ctx, "range.head", F);
+  BasicBlock *Loop = BasicBlock::Create(Ctx, "range.body", F);
+  BasicBlock *Exit = BasicBlock::Create(Ctx, "range.exit", F);
+  B.CreateBr(Head);
+  B.SetInsertPoint(Head);
+  PHINode *I = B.CreatePHI(B.getInt64Ty(), 2, "r");
+  I->addIncoming(Lo, Pre);
+  B.CreateCondBr(B.CreateICmpSLT(I, Hi), Loop, Exit);
+  B.SetInsertPoint(Loop);
+  Body(I);
+  I->addIncoming(B.CreateAdd(I, B.getInt64(1), "", true, true),
+                 B.GetInsertBlock());
+  B.CreateBr(Head);
+  B.SetInsertPoint(Exit);
+}
+
+/// Sets the result buffer to zero.
+void zeroResult(KernelEmitter &K) {
+  const ir::TensorType &T = K.resultType();
+  uint64_t Bytes = static_cast<uint64_t>(T.numElements()) *
+                   (T.Elt == DType::F64 ? 8 : 4);
+  K.B.CreateMemSet(K.result(), K.B.getInt8(0), Bytes, MaybeAlign(kAlign));
+}
+
+/// Acc + X * Y; for f32 with `contract`, so the backend emits an FMA. f64
+/// keeps a separate multiply and add: bit-identical to the interpreter.
+Value *mulAdd(IRBuilder<> &B, DType T, Value *Acc, Value *X, Value *Y) {
+  IRBuilder<>::FastMathFlagGuard Guard(B);
+  if (T == DType::F32) {
+    FastMathFlags FMF;
+    FMF.setAllowContract();
+    B.setFastMathFlags(FMF);
+  }
+  return B.CreateFAdd(Acc, B.CreateFMul(X, Y));
+}
+
+//===----------------------------------------------------------------------===//
+// matmul
+//===----------------------------------------------------------------------===//
+
+/// Per axis of \p Out, the row-major stride of \p In broadcast to it (0
+/// where In is broadcast), as ir::broadcastStrides.
+std::vector<int64_t> batchStrides(const Shape &In, const Shape &Out) {
+  std::vector<int64_t> St(Out.size(), 0);
+  size_t Lead = Out.size() - In.size();
+  int64_t Stride = 1;
+  for (size_t A = In.size(); A-- > 0;) {
+    if (In[A] != 1)
+      St[Lead + A] = Stride;
+    Stride *= In[A];
+  }
+  return St;
+}
+
+void emitMatmul(KernelEmitter &K) {
+  IRBuilder<> &B = K.B;
+  DType T = K.resultType().Elt;
+  const Shape &AD = K.operandType(0).Dims, &BD = K.operandType(1).Dims,
+              &OD = K.resultType().Dims;
+  int64_t M = AD[AD.size() - 2], KK = AD.back(), N = BD.back();
+  Shape Batch(OD.begin(), OD.end() - 2);
+  std::vector<int64_t> SA = batchStrides(Shape(AD.begin(), AD.end() - 2), Batch),
+                       SB = batchStrides(Shape(BD.begin(), BD.end() - 2), Batch);
+  zeroResult(K);
+
+  auto Body = [&](const std::vector<Value *> &Idx) {
+    Value *OffA = K.i64(0), *OffB = K.i64(0), *OffO = K.i64(0);
+    if (!Batch.empty()) {
+      OffO = B.CreateMul(K.flatIndex(Batch, Idx), K.i64(M * N));
+      for (size_t D = 0; D < Batch.size(); ++D) {
+        if (SA[D])
+          OffA = B.CreateAdd(OffA, B.CreateMul(Idx[D], K.i64(SA[D] * M * KK)));
+        if (SB[D])
+          OffB = B.CreateAdd(OffB, B.CreateMul(Idx[D], K.i64(SB[D] * KK * N)));
+      }
+    }
+    // PO[i, j] += PA[i, p] * PB[p, j], in the interpreter's i, p, j order.
+    K.loop(M, [&](Value *I) {
+      Value *RowA = B.CreateAdd(OffA, B.CreateMul(I, K.i64(KK)));
+      Value *RowO = B.CreateAdd(OffO, B.CreateMul(I, K.i64(N)));
+      K.loop(KK, [&](Value *P) {
+        Value *AV = K.load(T, K.operand(0), B.CreateAdd(RowA, P));
+        Value *RowB = B.CreateAdd(OffB, B.CreateMul(P, K.i64(N)));
+        K.loop(N, [&](Value *J) {
+          Value *OI = B.CreateAdd(RowO, J);
+          Value *BV = K.load(T, K.operand(1), B.CreateAdd(RowB, J));
+          Value *Acc = K.load(T, K.result(), OI);
+          K.store(mulAdd(B, T, Acc, AV, BV), T, K.result(), OI);
+        });
+      });
+    });
+  };
+  if (Batch.empty())
+    Body({});
+  else
+    K.loopNest(Batch, Body);
+}
+
+//===----------------------------------------------------------------------===//
+// conv2d, conv2d_grad_input, conv2d_grad_weight
+//===----------------------------------------------------------------------===//
+
+/// x [N, C, H, W], w [Cout, Cg, KH, KW], y [N, Cout, OH, OW] (ConvGeom of
+/// ir/ops/Linalg.cpp).
+struct ConvGeom {
+  int64_t N, C, H, W, Cout, Cg, KH, KW, OH, OW;
+  int64_t SH, SW, PH, PW, DH, DW, Groups;
+};
+
+ConvGeom convGeom(const KernelEmitter &K, const Shape &X, const Shape &W,
+                  const Shape &Y) {
+  const ir::AttrList &A = K.node().Attrs;
+  const ir::IntList &S = ir::getInts(A, "stride"), &P = ir::getInts(A, "padding"),
+                    &D = ir::getInts(A, "dilation");
+  return {X[0], X[1], X[2], X[3], W[0], W[1], W[2], W[3], Y[2], Y[3],
+          S[0], S[1], P[0], P[1], D[0], D[1], ir::getInt(A, "groups")};
+}
+
+/// The output positions [Lo, Hi) along one axis at which kernel tap \p Tap
+/// (an i64) reads inside the input, 0 <= o*Stride + Off < In, and the input
+/// position Off = Tap*Dil - Pad read at o = 0.
+struct TapRange {
+  Value *Lo, *Hi, *Off;
+};
+
+TapRange tapRange(KernelEmitter &K, Value *Tap, int64_t In, int64_t Out,
+                  int64_t Stride, int64_t Pad, int64_t Dil) {
+  IRBuilder<> &B = K.B;
+  Value *Off = B.CreateSub(B.CreateMul(Tap, K.i64(Dil)), K.i64(Pad));
+  // Lo = ceil(-Off / Stride) when Off < 0, else 0.
+  Value *Lo = B.CreateSelect(
+      B.CreateICmpSLT(Off, K.i64(0)),
+      B.CreateSDiv(B.CreateSub(K.i64(Stride - 1), Off), K.i64(Stride)),
+      K.i64(0));
+  // Hi = min(Out, floor((In - 1 - Off) / Stride) + 1), or 0 when
+  // In - 1 - Off < 0.
+  Value *Last = B.CreateSub(K.i64(In - 1), Off);
+  Value *Hi = B.CreateAdd(B.CreateSDiv(Last, K.i64(Stride)), K.i64(1));
+  Hi = B.CreateSelect(B.CreateICmpSLT(Hi, K.i64(Out)), Hi, K.i64(Out));
+  Hi = B.CreateSelect(B.CreateICmpSLT(Last, K.i64(0)), K.i64(0), Hi);
+  return {Lo, Hi, Off};
+}
+
+/// The flat offsets of one tap: XBase + o_h*SH*W + o_w*SW reads x, YBase +
+/// o_h*OW + o_w addresses y, for o_h, o_w in the ranges where the tap reads
+/// inside x.
+struct TapSpan {
+  Value *XBase, *YBase;
+  Value *ILo, *IHi, *JLo, *JHi;
+};
+
+/// Calls F(Span, WIndex) for every (n, o, c, p, q) of the convolution, in
+/// the interpreter's order; \p PlaneStart(n, o, YPlane) runs before the
+/// taps of each output plane.
+template <typename Fn, typename StartFn>
+void forEachTap(KernelEmitter &K, const ConvGeom &G, StartFn &&PlaneStart,
+                Fn &&F) {
+  IRBuilder<> &B = K.B;
+  int64_t PerGroup = G.Cout / G.Groups;
+  K.loop(G.N, [&](Value *N) {
+    K.loop(G.Cout, [&](Value *O) {
+      Value *YPlane = B.CreateMul(B.CreateAdd(B.CreateMul(N, K.i64(G.Cout)), O),
+                                  K.i64(G.OH * G.OW));
+      PlaneStart(N, O, YPlane);
+      // The first input channel of o's group.
+      Value *C0 = B.CreateMul(B.CreateUDiv(O, K.i64(PerGroup)), K.i64(G.Cg));
+      K.loop(G.Cg, [&](Value *C) {
+        Value *XChan = B.CreateAdd(B.CreateMul(N, K.i64(G.C)), B.CreateAdd(C0, C));
+        Value *XPlane = B.CreateMul(XChan, K.i64(G.H * G.W));
+        Value *WChan = B.CreateAdd(B.CreateMul(O, K.i64(G.Cg)), C);
+        K.loop(G.KH, [&](Value *P) {
+          TapRange RH = tapRange(K, P, G.H, G.OH, G.SH, G.PH, G.DH);
+          K.loop(G.KW, [&](Value *Q) {
+            TapRange RW = tapRange(K, Q, G.W, G.OW, G.SW, G.PW, G.DW);
+            Value *WIdx = B.CreateAdd(
+                B.CreateMul(B.CreateAdd(B.CreateMul(WChan, K.i64(G.KH)), P),
+                            K.i64(G.KW)),
+                Q);
+            // x index at (o_h, o_w) = XPlane + (o_h*SH + OffH)*W + o_w*SW + OffW
+            Value *XBase = B.CreateAdd(
+                XPlane, B.CreateAdd(B.CreateMul(RH.Off, K.i64(G.W)), RW.Off));
+            F(TapSpan{XBase, YPlane, RH.Lo, RH.Hi, RW.Lo, RW.Hi}, WIdx);
+          });
+        });
+      });
+    });
+  });
+}
+
+/// Calls F(XIndex, YIndex) over the positions of one tap, row by row.
+template <typename Fn>
+void forEachPosition(KernelEmitter &K, const ConvGeom &G, const TapSpan &S,
+                     Fn &&F) {
+  IRBuilder<> &B = K.B;
+  loopRange(B, S.ILo, S.IHi, [&](Value *I) {
+    Value *XRow = B.CreateAdd(S.XBase, B.CreateMul(I, K.i64(G.SH * G.W)));
+    Value *YRow = B.CreateAdd(S.YBase, B.CreateMul(I, K.i64(G.OW)));
+    loopRange(B, S.JLo, S.JHi, [&](Value *J) {
+      F(B.CreateAdd(XRow, B.CreateMul(J, K.i64(G.SW))), B.CreateAdd(YRow, J));
+    });
+  });
+}
+
+/// A scalar slot in the entry block (SROA promotes it to a register).
+AllocaInst *entryAlloca(IRBuilder<> &B, Type *Ty) {
+  Function *F = B.GetInsertBlock()->getParent();
+  IRBuilder<> EB(&F->getEntryBlock(), F->getEntryBlock().begin());
+  return EB.CreateAlloca(Ty, nullptr, "acc");
+}
+
+void emitConv2d(KernelEmitter &K) {
+  IRBuilder<> &B = K.B;
+  DType T = K.resultType().Elt;
+  ConvGeom G = convGeom(K, K.operandType(0).Dims, K.operandType(1).Dims,
+                        K.resultType().Dims);
+  bool HasBias = K.numOperands() == 3;
+  auto Start = [&](Value *, Value *O, Value *YPlane) {
+    Value *Init = HasBias ? K.load(T, K.operand(2), O) : K.constant(T, 0.0);
+    K.loop(G.OH * G.OW, [&](Value *I) {
+      K.store(Init, T, K.result(), B.CreateAdd(YPlane, I));
+    });
+  };
+  forEachTap(K, G, Start, [&](const TapSpan &S, Value *WIdx) {
+    Value *WV = K.load(T, K.operand(1), WIdx);
+    forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
+      Value *XV = K.load(T, K.operand(0), XI);
+      Value *Acc = K.load(T, K.result(), YI);
+      K.store(mulAdd(B, T, Acc, XV, WV), T, K.result(), YI);
+    });
+  });
+}
+
+void emitConv2dGradInput(KernelEmitter &K) {
+  IRBuilder<> &B = K.B;
+  DType T = K.resultType().Elt;
+  ConvGeom G = convGeom(K, K.resultType().Dims, K.operandType(1).Dims,
+                        K.operandType(0).Dims);
+  zeroResult(K);
+  forEachTap(K, G, [](Value *, Value *, Value *) {},
+             [&](const TapSpan &S, Value *WIdx) {
+               Value *WV = K.load(T, K.operand(1), WIdx);
+               forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
+                 Value *GV = K.load(T, K.operand(0), YI);
+                 Value *Acc = K.load(T, K.result(), XI);
+                 K.store(mulAdd(B, T, Acc, GV, WV), T, K.result(), XI);
+               });
+             });
+}
+
+void emitConv2dGradWeight(KernelEmitter &K) {
+  IRBuilder<> &B = K.B;
+  DType T = K.resultType().Elt;
+  ConvGeom G = convGeom(K, K.operandType(0).Dims, K.resultType().Dims,
+                        K.operandType(1).Dims);
+  zeroResult(K);
+  AllocaInst *Acc = entryAlloca(B, K.eltType(T));
+  forEachTap(K, G, [](Value *, Value *, Value *) {},
+             [&](const TapSpan &S, Value *WIdx) {
+               B.CreateStore(K.load(T, K.result(), WIdx), Acc);
+               forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
+                 Value *XV = K.load(T, K.operand(0), XI);
+                 Value *GV = K.load(T, K.operand(1), YI);
+                 Value *Sum = B.CreateLoad(K.eltType(T), Acc);
+                 B.CreateStore(mulAdd(B, T, Sum, XV, GV), Acc);
+               });
+               K.store(B.CreateLoad(K.eltType(T), Acc), T, K.result(), WIdx);
+             });
+}
+
+} // namespace
+
+void emitLinalg(KernelEmitter &K) {
+  switch (K.op()) {
+  case ir::Op::Matmul:
+    return emitMatmul(K);
+  case ir::Op::Conv2d:
+    return emitConv2d(K);
+  case ir::Op::Conv2dGradInput:
+    return emitConv2dGradInput(K);
+  case ir::Op::Conv2dGradWeight:
+    return emitConv2dGradWeight(K);
+  default:
+    report_fatal_error("emitLinalg: not a Linalg op");
+  }
+}
+
+} // namespace gradc::codegen

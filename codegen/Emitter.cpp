@@ -1,0 +1,370 @@
+//===- codegen/Emitter.cpp - One LLVM function per IR function ------------===//
+//
+// emitModule turns every function of a module into `gradc_<fn>` with the
+// ABI of Codegen.h. The function body walks the nodes in order:
+//   - constant: a private global (small) or a fill of its scratch region;
+//   - input: a pointer loaded from Inputs; an arg: a pointer into Args (an
+//     f64 scalar) or its value converted into scratch;
+//   - param: a pointer into State;
+//   - assign: nothing yet (or a copy of a param read to scratch);
+//   - every other node: a call of its kernel, an internal function
+//     `<fn>.<id>.<op>(ptr result, ptr operands..., ptr errinfo) -> i64`
+//     whose pointers are noalias (operands never alias the result; read-only
+//     operands may share a buffer), aligned and dereferenceable, built by the
+//     node's family emitter through KernelEmitter (Kernel.h). A kernel that
+//     can fail returns its error code; the caller then branches to the
+//     function's one error exit. The O3 inliner folds kernels into the
+//     function, turning noalias into scoped alias metadata.
+// At the end the results are copied to the caller's Results pointers, then
+// the assigned values to their State slots (every read saw the old state;
+// on an error exit State is untouched).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Codegen.h"
+#include "codegen/Kernel.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include <cmath>
+#include <fmt/format.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Target/TargetMachine.h>
+
+namespace gradc::codegen {
+namespace {
+
+using llvm::Value;
+
+uint64_t bytesOf(const ir::TensorType &T) {
+  return static_cast<uint64_t>(T.numElements()) * ir::dtypeSize(T.Elt);
+}
+
+/// Attributes every emitted function carries: the host CPU, 512-bit vectors.
+void setFunctionAttrs(llvm::Function *F, const llvm::TargetMachine &TM) {
+  F->addFnAttr("target-cpu", TM.getTargetCPU());
+  F->addFnAttr("target-features", TM.getTargetFeatureString());
+  F->addFnAttr("prefer-vector-width", "512");
+  F->setDoesNotThrow();
+}
+
+/// A buffer pointer of a node: where it is and what may be assumed of it.
+struct Buffer {
+  Value *Ptr = nullptr;
+  bool Aligned = false; // 64-byte aligned
+};
+
+class FunctionEmitter {
+public:
+  FunctionEmitter(const ir::Module &M, const ir::Function &F, const Layout &L,
+                  llvm::Module &LM, const llvm::TargetMachine &TM)
+      : M(M), F(F), L(L), FL(L.Functions.find(F.Name)->second), LM(LM),
+        TM(TM), Ctx(LM.getContext()), B(Ctx) {}
+
+  void emit();
+
+private:
+  llvm::Type *eltType(ir::DType T) {
+    switch (T) {
+    case ir::DType::F32:
+      return B.getFloatTy();
+    case ir::DType::F64:
+      return B.getDoubleTy();
+    case ir::DType::I32:
+      return B.getInt32Ty();
+    }
+    return nullptr;
+  }
+  llvm::Constant *elt(ir::DType T, double V);
+  Value *scratch(ir::ValueId V) {
+    return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Scratch,
+                                        FL.Values[V]->Offset);
+  }
+  size_t indexOf(const std::vector<std::string> &Names, std::string_view N) {
+    return static_cast<size_t>(
+        std::find(Names.begin(), Names.end(), N) - Names.begin());
+  }
+  /// Stores \p Val to each of the \p Count elements of dtype \p T at \p Ptr.
+  void fill(ir::ValueId V, Value *Ptr, ir::DType T, int64_t Count, Value *Val);
+  Buffer emitConstant(ir::ValueId V);
+  Buffer emitInput(ir::ValueId V);
+  void emitKernel(ir::ValueId V);
+  void copy(Value *Dst, bool DstAligned, const Buffer &Src, uint64_t Bytes) {
+    if (Bytes)
+      B.CreateMemCpy(Dst, llvm::Align(DstAligned ? kAlign : 1), Src.Ptr,
+                     llvm::Align(Src.Aligned ? kAlign : 1), Bytes);
+  }
+
+  const ir::Module &M;
+  const ir::Function &F;
+  const Layout &L;
+  const FunctionLayout &FL;
+  llvm::Module &LM;
+  const llvm::TargetMachine &TM;
+  llvm::LLVMContext &Ctx;
+  llvm::IRBuilder<> B;
+  llvm::Function *Fn = nullptr;
+  Value *State = nullptr, *Scratch = nullptr, *Inputs = nullptr,
+        *Args = nullptr, *Results = nullptr, *ErrorInfo = nullptr;
+  llvm::BasicBlock *ErrorExit = nullptr;
+  llvm::PHINode *ErrorCode = nullptr;
+  std::vector<Buffer> Buf; // per node
+};
+
+llvm::Constant *FunctionEmitter::elt(ir::DType T, double V) {
+  if (T == ir::DType::I32) {
+    // As the interp backend converts i32 values: nearest, saturating.
+    double R = std::nearbyint(V);
+    int32_t I = std::isnan(R)       ? 0
+                : R <= -2147483648.0 ? INT32_MIN
+                : R >= 2147483647.0  ? INT32_MAX
+                                     : static_cast<int32_t>(R);
+    return B.getInt32(static_cast<uint32_t>(I));
+  }
+  return llvm::ConstantFP::get(eltType(T), V);
+}
+
+void FunctionEmitter::fill(ir::ValueId V, Value *Ptr, ir::DType T,
+                           int64_t Count, Value *Val) {
+  KernelEmitter K(B, F.node(V), V, {}, Ptr, {}, ErrorInfo, ErrorExit);
+  K.loop(Count, [&](Value *I) { K.store(Val, T, Ptr, I); });
+}
+
+Buffer FunctionEmitter::emitConstant(ir::ValueId V) {
+  const ir::Node &N = F.node(V);
+  llvm::Constant *C = elt(N.Type.Elt, ir::getFloat(N.Attrs, "value"));
+  if (FL.Values[V]) {
+    Value *P = scratch(V);
+    fill(V, P, N.Type.Elt, N.Type.numElements(), C);
+    return {P, true};
+  }
+  uint64_t Count = static_cast<uint64_t>(std::max<int64_t>(N.Type.numElements(), 1));
+  auto *Ty = llvm::ArrayType::get(C->getType(), Count);
+  auto *G = new llvm::GlobalVariable(
+      LM, Ty, /*isConstant=*/true, llvm::GlobalValue::PrivateLinkage,
+      llvm::ConstantArray::get(Ty, std::vector<llvm::Constant *>(Count, C)),
+      fmt::format("{}.{}.const", F.Name, V));
+  G->setAlignment(llvm::Align(kAlign));
+  G->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+  return {G, true};
+}
+
+Buffer FunctionEmitter::emitInput(ir::ValueId V) {
+  const ir::Node &N = F.node(V);
+  const ir::Symbol *S = M.lookupSymbol(N.Symbol);
+  assert(S && "an input node of an unknown symbol");
+  if (S->Kind != ir::SymbolKind::Arg) {
+    size_t I = indexOf(L.Inputs, N.Symbol);
+    Value *Slot = B.CreateConstInBoundsGEP1_64(B.getPtrTy(), Inputs, I);
+    // The ABI: every input buffer is 64-byte aligned.
+    return {B.CreateAlignedLoad(B.getPtrTy(), Slot, llvm::Align(8), N.Symbol),
+            true};
+  }
+  size_t I = indexOf(L.Args, N.Symbol);
+  Value *Arg = B.CreateConstInBoundsGEP1_64(B.getDoubleTy(), Args, I);
+  if (!FL.Values[V])
+    return {Arg, false};
+  // Another dtype or shape: the value converted and splat into scratch.
+  Value *D = B.CreateAlignedLoad(B.getDoubleTy(), Arg, llvm::Align(8));
+  Value *C = N.Type.Elt == ir::DType::I32
+                 ? B.CreateIntrinsic(llvm::Intrinsic::fptosi_sat,
+                                     {B.getInt32Ty(), B.getDoubleTy()},
+                                     {B.CreateUnaryIntrinsic(
+                                         llvm::Intrinsic::nearbyint, D)})
+                 : B.CreateFPCast(D, eltType(N.Type.Elt));
+  Value *P = scratch(V);
+  fill(V, P, N.Type.Elt, N.Type.numElements(), C);
+  return {P, true};
+}
+
+void FunctionEmitter::emitKernel(ir::ValueId V) {
+  const ir::Node &N = F.node(V);
+  llvm::Type *PtrTy = B.getPtrTy();
+  std::vector<llvm::Type *> Params(N.Operands.size() + 2, PtrTy);
+  auto *FTy = llvm::FunctionType::get(B.getInt64Ty(), Params, false);
+  auto *KF = llvm::Function::Create(
+      FTy, llvm::GlobalValue::InternalLinkage,
+      fmt::format("{}.{}.{}", F.Name, V, ir::mnemonic(N.Opcode)), LM);
+  setFunctionAttrs(KF, TM);
+  KF->setDoesNotRecurse();
+
+  // Parameter attributes: what the layout guarantees of each buffer.
+  auto Describe = [&](unsigned ArgNo, const Buffer &Bf, uint64_t Bytes,
+                      bool ReadOnly) {
+    KF->addParamAttr(ArgNo, llvm::Attribute::NoAlias);
+    KF->addParamAttr(ArgNo, llvm::Attribute::NoCapture);
+    KF->addParamAttr(ArgNo, llvm::Attribute::NoUndef);
+    if (ReadOnly)
+      KF->addParamAttr(ArgNo, llvm::Attribute::ReadOnly);
+    if (Bf.Aligned)
+      KF->addParamAttr(ArgNo, llvm::Attribute::getWithAlignment(
+                                  Ctx, llvm::Align(kAlign)));
+    if (Bytes)
+      KF->addDereferenceableParamAttr(ArgNo, Bytes);
+  };
+  Buffer Out{scratch(V), true};
+  Describe(0, Out, bytesOf(N.Type), false);
+  std::vector<ir::TensorType> OpTypes;
+  for (size_t I = 0; I < N.Operands.size(); ++I) {
+    OpTypes.push_back(F.type(N.Operands[I]));
+    Describe(static_cast<unsigned>(I + 1), Buf[N.Operands[I]],
+             bytesOf(OpTypes.back()), true);
+  }
+  unsigned ErrArg = static_cast<unsigned>(N.Operands.size() + 1);
+  KF->addParamAttr(ErrArg, llvm::Attribute::NoAlias);
+  KF->addParamAttr(ErrArg, llvm::Attribute::NoCapture);
+
+  // The body, through the family's emitter.
+  llvm::IRBuilder<> KB(Ctx);
+  auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", KF);
+  auto *Exit = llvm::BasicBlock::Create(Ctx, "error", KF);
+  KB.SetInsertPoint(Exit);
+  llvm::PHINode *Code = KB.CreatePHI(KB.getInt64Ty(), 1, "code");
+  KB.CreateRet(Code);
+  KB.SetInsertPoint(Entry);
+  std::vector<Value *> Ops;
+  for (size_t I = 0; I < N.Operands.size(); ++I)
+    Ops.push_back(KF->getArg(static_cast<unsigned>(I + 1)));
+  KernelEmitter K(KB, N, V, Ops, KF->getArg(0), OpTypes, KF->getArg(ErrArg),
+                  Exit);
+  switch (ir::getOpInfo(N.Opcode).Family) {
+  case ir::OpFamily::Elementwise:
+    emitElementwise(K);
+    break;
+  case ir::OpFamily::Reduce:
+    emitReduce(K);
+    break;
+  case ir::OpFamily::Movement:
+    emitMovement(K);
+    break;
+  case ir::OpFamily::Linalg:
+    emitLinalg(K);
+    break;
+  case ir::OpFamily::NN:
+    emitNN(K);
+    break;
+  case ir::OpFamily::Loss:
+    emitLoss(K);
+    break;
+  case ir::OpFamily::Source:
+    assert(false && "sources have no kernel");
+    break;
+  }
+  KB.CreateRet(KB.getInt64(0));
+  bool CanFail = Code->getNumIncomingValues() > 0;
+  if (!CanFail)
+    Exit->eraseFromParent();
+
+  // The call, and the branch to the error exit when the kernel can fail.
+  std::vector<Value *> CallArgs{Out.Ptr};
+  for (ir::ValueId O : N.Operands)
+    CallArgs.push_back(Buf[O].Ptr);
+  CallArgs.push_back(ErrorInfo);
+  Value *Rc = B.CreateCall(KF, CallArgs);
+  Buf[V] = Out;
+  if (!CanFail)
+    return;
+  auto *Cont = llvm::BasicBlock::Create(Ctx, "cont", Fn);
+  B.CreateCondBr(B.CreateICmpNE(Rc, B.getInt64(0)), ErrorExit, Cont);
+  ErrorCode->addIncoming(Rc, B.GetInsertBlock());
+  B.SetInsertPoint(Cont);
+}
+
+void FunctionEmitter::emit() {
+  llvm::Type *PtrTy = B.getPtrTy();
+  auto *FTy = llvm::FunctionType::get(B.getInt64Ty(),
+                                      std::vector<llvm::Type *>(6, PtrTy), false);
+  Fn = llvm::Function::Create(FTy, llvm::GlobalValue::ExternalLinkage,
+                              "gradc_" + F.Name, LM);
+  setFunctionAttrs(Fn, TM);
+  const char *Names[] = {"state", "scratch", "inputs", "args", "results",
+                         "errinfo"};
+  for (unsigned I = 0; I < 6; ++I) {
+    Fn->getArg(I)->setName(Names[I]);
+    Fn->addParamAttr(I, llvm::Attribute::NoAlias);
+    Fn->addParamAttr(I, llvm::Attribute::NoCapture);
+  }
+  for (unsigned I : {0u, 1u})
+    Fn->addParamAttr(I, llvm::Attribute::getWithAlignment(Ctx, llvm::Align(kAlign)));
+  for (unsigned I : {2u, 3u, 4u})
+    Fn->addParamAttr(I, llvm::Attribute::ReadOnly);
+  State = Fn->getArg(0);
+  Scratch = Fn->getArg(1);
+  Inputs = Fn->getArg(2);
+  Args = Fn->getArg(3);
+  Results = Fn->getArg(4);
+  ErrorInfo = Fn->getArg(5);
+
+  auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", Fn);
+  ErrorExit = llvm::BasicBlock::Create(Ctx, "error", Fn);
+  B.SetInsertPoint(ErrorExit);
+  ErrorCode = B.CreatePHI(B.getInt64Ty(), 0, "code");
+  B.CreateRet(ErrorCode);
+  B.SetInsertPoint(Entry);
+
+  Buf.assign(F.Nodes.size(), {});
+  for (ir::ValueId V = 0; V < F.Nodes.size(); ++V) {
+    const ir::Node &N = F.node(V);
+    switch (N.Opcode) {
+    case ir::Op::Constant:
+      Buf[V] = emitConstant(V);
+      break;
+    case ir::Op::Input:
+      Buf[V] = emitInput(V);
+      break;
+    case ir::Op::Param: {
+      const Slot &S = L.State.find(N.Symbol)->second;
+      Buf[V] = {B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State, S.Offset,
+                                             N.Symbol),
+                true};
+      break;
+    }
+    case ir::Op::Assign:
+      if (FL.Values[V]) {
+        Buf[V] = {scratch(V), true};
+        copy(Buf[V].Ptr, true, Buf[N.Operands[0]], bytesOf(N.Type));
+      } else {
+        Buf[V] = Buf[N.Operands[0]];
+      }
+      break;
+    default:
+      emitKernel(V);
+      break;
+    }
+  }
+
+  // Results first (they may read state that an assign rewrites), then state.
+  for (size_t I = 0; I < F.Results.size(); ++I) {
+    ir::ValueId V = F.Results[I].Value;
+    Value *Slot = B.CreateConstInBoundsGEP1_64(PtrTy, Results, I);
+    Value *Dst = B.CreateAlignedLoad(PtrTy, Slot, llvm::Align(8));
+    copy(Dst, false, Buf[V], bytesOf(F.type(V)));
+  }
+  for (ir::ValueId V = 0; V < F.Nodes.size(); ++V) {
+    const ir::Node &N = F.node(V);
+    if (N.Opcode != ir::Op::Assign)
+      continue;
+    const Slot &S = L.State.find(N.Symbol)->second;
+    Value *Dst = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State, S.Offset);
+    if (Buf[V].Ptr != Dst)
+      copy(Dst, true, Buf[V], S.Bytes);
+  }
+  B.CreateRet(B.getInt64(0));
+  if (ErrorCode->getNumIncomingValues() == 0)
+    ErrorExit->eraseFromParent();
+}
+
+} // namespace
+
+std::unique_ptr<llvm::Module> emitModule(const ir::Module &M, const Layout &L,
+                                         llvm::LLVMContext &Ctx,
+                                         const llvm::TargetMachine &TM) {
+  auto LM = std::make_unique<llvm::Module>("gradc_" + M.Name, Ctx);
+  LM->setDataLayout(TM.createDataLayout());
+  LM->setTargetTriple(TM.getTargetTriple().str());
+  for (const ir::Function &F : M.Functions)
+    FunctionEmitter(M, F, L, *LM, TM).emit();
+  return LM;
+}
+
+} // namespace gradc::codegen

@@ -1,0 +1,82 @@
+//===- codegen/Kernel.h - What an op family's emitter sees ------*- C++ -*-===//
+//
+// The family emitters (EmitElementwise.cpp, EmitReduce.cpp, EmitMovement.cpp,
+// EmitLinalg.cpp, EmitNN.cpp, EmitLoss.cpp) each lower one node into loops
+// over static shapes that read operand buffers and write the result buffer.
+// Buffers are row-major and 64-byte aligned; operands never alias the result
+// (so loops can be marked noalias and vectorized).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Module.h"
+
+#include <functional>
+#include <llvm/IR/IRBuilder.h>
+
+namespace gradc::codegen {
+
+class KernelEmitter {
+public:
+  KernelEmitter(llvm::IRBuilder<> &B, const ir::Node &N, ir::ValueId Id,
+                std::vector<llvm::Value *> Operands, llvm::Value *Result,
+                std::vector<ir::TensorType> OperandTypes,
+                llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit)
+      : B(B), N(N), Id(Id), Operands(std::move(Operands)), Result(Result),
+        OperandTypes(std::move(OperandTypes)), ErrorInfo(ErrorInfo),
+        ErrorExit(ErrorExit) {}
+
+  llvm::IRBuilder<> &B;
+
+  const ir::Node &node() const { return N; }
+  ir::Op op() const { return N.Opcode; }
+  size_t numOperands() const { return Operands.size(); }
+  /// Pointer to operand \p I's buffer / the result buffer (opaque `ptr`).
+  llvm::Value *operand(size_t I) const { return Operands[I]; }
+  llvm::Value *result() const { return Result; }
+  const ir::TensorType &operandType(size_t I) const { return OperandTypes[I]; }
+  const ir::TensorType &resultType() const { return N.Type; }
+
+  /// The LLVM type of one element of \p T (float, double or i32).
+  llvm::Type *eltType(ir::DType T) const;
+  llvm::Constant *constant(ir::DType T, double V) const;
+  llvm::Value *i64(int64_t V) const { return B.getInt64(V); }
+
+  /// Element \p Index (an i64) of the buffer \p Ptr of dtype \p T.
+  llvm::Value *load(ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
+  void store(llvm::Value *V, ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
+
+  /// Emits `for (I = 0; I < N; ++I) Body(I)` with an i64 induction variable.
+  void loop(int64_t N, const std::function<void(llvm::Value *)> &Body);
+  /// Nested loops over \p Dims (outermost first); Body gets the indices.
+  void loopNest(const ir::Shape &Dims,
+                const std::function<void(const std::vector<llvm::Value *> &)> &Body);
+  /// The flat row-major index of \p Idx in \p Dims (i64).
+  llvm::Value *flatIndex(const ir::Shape &Dims, const std::vector<llvm::Value *> &Idx);
+
+  /// Leaves the function with error \p Code when \p Cond (i1) holds,
+  /// recording this node and \p Index (i64) in ErrorInfo.
+  void failIf(llvm::Value *Cond, int64_t Code, llvm::Value *Index);
+
+  /// Calls a libm function (e.g. "erf", "erff") of one or two arguments.
+  llvm::Value *callMath(std::string_view Name, std::vector<llvm::Value *> Args);
+
+private:
+  const ir::Node &N;
+  ir::ValueId Id;
+  std::vector<llvm::Value *> Operands;
+  llvm::Value *Result;
+  std::vector<ir::TensorType> OperandTypes;
+  llvm::Value *ErrorInfo;
+  llvm::BasicBlock *ErrorExit;
+};
+
+/// One emitter per op family; each switches on the ops of its family.
+void emitElementwise(KernelEmitter &K);
+void emitReduce(KernelEmitter &K);
+void emitMovement(KernelEmitter &K);
+void emitLinalg(KernelEmitter &K);
+void emitNN(KernelEmitter &K);
+void emitLoss(KernelEmitter &K);
+
+} // namespace gradc::codegen

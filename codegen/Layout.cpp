@@ -1,0 +1,85 @@
+//===- codegen/Layout.cpp - Where every tensor lives ----------------------===//
+//
+// State: every param and state symbol (internal ones such as `.step`
+// included) in declaration order, each at a 64-byte aligned offset of the
+// State arena. Scratch, per function: one 64-byte aligned region per node
+// that computes a value. Nodes without a region of their own:
+//   - param reads (they point into State) and input reads (into the caller's
+//     Inputs), and reads of an f64 scalar arg (they point into Args);
+//   - constants of at most kMaxInlineConstant elements (read-only globals);
+//   - assign, unless its value is a param read: that one is copied to a
+//     region at the assign, so that writing state at the end of the
+//     function never reads a slot another assign has already overwritten.
+// The emitter follows this table: a node has a region exactly when its
+// Values entry is set.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Codegen.h"
+
+namespace gradc::codegen {
+
+/// Constants up to this many elements become read-only globals.
+constexpr int64_t kMaxInlineConstant = 1024;
+
+static uint64_t alignUp(uint64_t X) { return (X + kAlign - 1) / kAlign * kAlign; }
+
+static uint64_t bytesOf(const ir::TensorType &T) {
+  return static_cast<uint64_t>(T.numElements()) * ir::dtypeSize(T.Elt);
+}
+
+/// Whether node \p V of \p F needs a scratch region (see the header).
+static bool needsRegion(const ir::Module &M, const ir::Function &F,
+                        ir::ValueId V) {
+  const ir::Node &N = F.node(V);
+  switch (N.Opcode) {
+  case ir::Op::Constant:
+    return N.Type.numElements() > kMaxInlineConstant;
+  case ir::Op::Param:
+    return false;
+  case ir::Op::Input: {
+    const ir::Symbol *S = M.lookupSymbol(N.Symbol);
+    return S && S->Kind == ir::SymbolKind::Arg &&
+           !(N.Type.Elt == ir::DType::F64 && N.Type.isScalar());
+  }
+  case ir::Op::Assign:
+    return F.node(N.Operands[0]).Opcode == ir::Op::Param;
+  default:
+    return true;
+  }
+}
+
+Layout computeLayout(const ir::Module &M) {
+  Layout L;
+  for (const ir::Symbol &S : M.Symbols) {
+    switch (S.Kind) {
+    case ir::SymbolKind::Input:
+      L.Inputs.push_back(S.Name);
+      break;
+    case ir::SymbolKind::Arg:
+      L.Args.push_back(S.Name);
+      break;
+    case ir::SymbolKind::Param:
+    case ir::SymbolKind::State: {
+      Slot Sl{L.StateBytes, bytesOf(S.Type)};
+      L.State[S.Name] = Sl;
+      L.StateBytes += alignUp(Sl.Bytes);
+      break;
+    }
+    }
+  }
+  for (const ir::Function &F : M.Functions) {
+    FunctionLayout FL;
+    FL.Values.resize(F.Nodes.size());
+    for (ir::ValueId V = 0; V < F.Nodes.size(); ++V) {
+      if (!needsRegion(M, F, V))
+        continue;
+      Slot Sl{FL.ScratchBytes, bytesOf(F.type(V))};
+      FL.Values[V] = Sl;
+      FL.ScratchBytes += alignUp(Sl.Bytes);
+    }
+    L.Functions[F.Name] = std::move(FL);
+  }
+  return L;
+}
+
+} // namespace gradc::codegen

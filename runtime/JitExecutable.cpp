@@ -1,0 +1,341 @@
+//===- runtime/JitExecutable.cpp - The JIT backend -------------------------===//
+//
+// See JitExecutable.h. A call passes the arenas, the caller's input
+// pointers, the args (every arg symbol is the learning rate, as in the
+// interp backend) and one host buffer per result to the compiled entry;
+// inputs that are not 64-byte aligned, as the ABI requires, are first copied
+// to an aligned staging arena.
+// On a nonzero return, ErrorInfo names the failing node: its operands are
+// still intact in their buffers (scratch is only rewritten by the next
+// call), so the node is evaluated once more by the reference interpreter,
+// which produces the exact message the interp backend gives.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/JitExecutable.h"
+
+#include "codegen/Codegen.h"
+#include "codegen/JIT.h"
+#include "ir/Interpreter.h"
+#include "runtime/Init.h"
+#include "runtime/Interp.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+namespace gradc::runtime {
+namespace {
+
+using EntryFn = int64_t (*)(uint8_t *State, uint8_t *Scratch,
+                            const void *const *Inputs, const double *Args,
+                            void *const *Results, int64_t *ErrorInfo);
+
+/// A zeroed, 64-byte aligned block of memory.
+class Arena {
+public:
+  explicit Arena(uint64_t Bytes = 0) {
+    uint64_t N = std::max<uint64_t>(
+        codegen::kAlign, (Bytes + codegen::kAlign - 1) / codegen::kAlign *
+                             codegen::kAlign);
+    P.reset(static_cast<uint8_t *>(std::aligned_alloc(codegen::kAlign, N)));
+    std::memset(P.get(), 0, N);
+  }
+  uint8_t *data() const { return P.get(); }
+
+private:
+  struct Free {
+    void operator()(uint8_t *X) const { std::free(X); }
+  };
+  std::unique_ptr<uint8_t, Free> P;
+};
+
+uint64_t bytesOf(const ir::TensorType &T) {
+  return static_cast<uint64_t>(T.numElements()) * ir::dtypeSize(T.Elt);
+}
+
+/// The names of the inputs that \p Failed (transitively) reads in \p F;
+/// with \p IntOnly only through i32 values (the same rule as the interp
+/// backend's, runtime/Interp.cpp).
+std::vector<std::string> inputsReaching(const ir::Module &M,
+                                        const ir::Function &F,
+                                        ir::ValueId Failed, bool IntOnly) {
+  std::vector<bool> Reach(F.Nodes.size(), false);
+  Reach[Failed] = true;
+  std::vector<std::string> Names;
+  for (size_t V = Failed + 1; V-- > 0;) {
+    const ir::Node &N = F.Nodes[V];
+    if (!Reach[V] || (IntOnly && V != Failed && N.Type.Elt != ir::DType::I32))
+      continue;
+    const ir::Symbol *S =
+        N.Opcode == ir::Op::Input ? M.lookupSymbol(N.Symbol) : nullptr;
+    if (S && S->Kind == ir::SymbolKind::Input)
+      Names.insert(Names.begin(), S->Name);
+    for (ir::ValueId O : N.Operands)
+      Reach[O] = true;
+  }
+  return Names;
+}
+
+class JitExecutable final : public Executable {
+public:
+  JitExecutable(std::unique_ptr<ir::Module> M, codegen::Layout L,
+                std::unique_ptr<codegen::Jit> J, std::array<EntryFn, 3> Fns)
+      : Executable(std::move(M)), L(std::move(L)), J(std::move(J)), Fns(Fns),
+        State(this->L.StateBytes), Scratch(maxScratch(this->L)),
+        Staging(stagingBytes()) {
+    initialize(0);
+  }
+
+  void readState(std::string_view Name, void *Out) const override {
+    const codegen::Slot &S = slot(Name);
+    std::memcpy(Out, State.data() + S.Offset, S.Bytes);
+  }
+  void writeState(std::string_view Name, const void *In) override {
+    const codegen::Slot &S = slot(Name);
+    std::memcpy(State.data() + S.Offset, In, S.Bytes);
+  }
+  int64_t step() const override;
+  void setStep(int64_t Step) override;
+  void initialize(uint64_t Seed) override;
+
+  bool trainStep(std::span<const void *const> Inputs, double Lr, double &Loss,
+                 std::string &Err) override;
+  bool eval(std::span<const void *const> Inputs, double &Loss,
+            std::vector<double> &Metrics, std::string &Err) override;
+  bool predict(std::span<const void *const> Inputs,
+               std::vector<HostTensor> &Outputs, std::string &Err) override;
+
+private:
+  static uint64_t maxScratch(const codegen::Layout &L) {
+    uint64_t Max = 0;
+    for (const auto &[Name, FL] : L.Functions)
+      Max = std::max(Max, FL.ScratchBytes);
+    return Max;
+  }
+  /// Lays out a 64-byte aligned copy of every input; returns the bytes.
+  uint64_t stagingBytes() {
+    uint64_t Bytes = 0;
+    for (const TensorInfo &I : inputs()) {
+      StagingOffsets.push_back(Bytes);
+      Bytes += (bytesOf(I.Type) + codegen::kAlign - 1) / codegen::kAlign *
+               codegen::kAlign;
+    }
+    return Bytes;
+  }
+  const codegen::Slot &slot(std::string_view Name) const {
+    auto It = L.State.find(Name);
+    assert(It != L.State.end() && "no such state tensor");
+    return It->second;
+  }
+  /// Runs entry \p E; its results are left in \p Out, one tensor each.
+  bool run(Entry E, std::span<const void *const> Inputs, double Lr,
+           std::vector<HostTensor> &Out, std::string &Err);
+  /// The interp backend's message for the failure of node \p V of \p F.
+  std::string describeFailure(const ir::Function &F, ir::ValueId V,
+                              int64_t Index,
+                              std::span<const void *const> Inputs,
+                              const std::vector<double> &Args) const;
+
+  codegen::Layout L;
+  std::unique_ptr<codegen::Jit> J;
+  std::array<EntryFn, 3> Fns;
+  std::vector<uint64_t> StagingOffsets; // per input, into Staging
+  Arena State, Scratch, Staging;
+  int64_t StepNoTrain = 0; // the step count of a model without `.step`
+};
+
+int64_t JitExecutable::step() const {
+  const ir::Symbol *S = Mod->lookupSymbol(".step");
+  if (!S)
+    return StepNoTrain;
+  double D = 0;
+  bytesToDoubles(S->Type.Elt, State.data() + slot(".step").Offset, 1, &D);
+  return static_cast<int64_t>(D);
+}
+
+void JitExecutable::setStep(int64_t Step) {
+  const ir::Symbol *S = Mod->lookupSymbol(".step");
+  if (!S) {
+    StepNoTrain = Step;
+    return;
+  }
+  double D = static_cast<double>(Step);
+  doublesToBytes(S->Type.Elt, &D, 1, State.data() + slot(".step").Offset);
+}
+
+void JitExecutable::initialize(uint64_t Seed) {
+  for (const ir::Symbol &S : Mod->Symbols) {
+    if (S.Kind != ir::SymbolKind::Param && S.Kind != ir::SymbolKind::State)
+      continue;
+    std::vector<double> V(static_cast<size_t>(S.Type.numElements()));
+    runtime::initialize(S.Init, S.Type, Seed, S.Name, V.data());
+    if (S.Name == ".seed")
+      std::fill(V.begin(), V.end(), static_cast<double>(Seed));
+    doublesToBytes(S.Type.Elt, V.data(), V.size(),
+                   State.data() + slot(S.Name).Offset);
+  }
+  setStep(0);
+}
+
+std::string JitExecutable::describeFailure(const ir::Function &F,
+                                           ir::ValueId V, int64_t Index,
+                                           std::span<const void *const> Inputs,
+                                           const std::vector<double> &Args) const {
+  const codegen::FunctionLayout &FL = L.Functions.find(F.Name)->second;
+  const ir::Node &N = F.Nodes[V];
+  // The operands, read back from where the compiled code keeps them.
+  std::vector<ir::Tensor> Ops;
+  for (ir::ValueId O : N.Operands) {
+    const ir::Node &ON = F.Nodes[O];
+    ir::Tensor T(ON.Type);
+    const void *Src = nullptr;
+    const ir::Symbol *S = ON.Symbol.empty() ? nullptr : Mod->lookupSymbol(ON.Symbol);
+    if (ON.Opcode == ir::Op::Constant || (S && S->Kind == ir::SymbolKind::Arg)) {
+      double D = ON.Opcode == ir::Op::Constant
+                     ? ir::getFloat(ON.Attrs, "value")
+                     : Args[std::find(L.Args.begin(), L.Args.end(), S->Name) -
+                            L.Args.begin()];
+      std::vector<uint8_t> Tmp(bytesOf(ON.Type));
+      std::vector<double> Splat(T.size(), D);
+      doublesToBytes(ON.Type.Elt, Splat.data(), Splat.size(), Tmp.data());
+      bytesToDoubles(ON.Type.Elt, Tmp.data(), T.size(), T.Data.data());
+      Ops.push_back(std::move(T));
+      continue;
+    }
+    if (ON.Opcode == ir::Op::Input)
+      Src = Inputs[std::find(L.Inputs.begin(), L.Inputs.end(), ON.Symbol) -
+                   L.Inputs.begin()];
+    else if (ON.Opcode == ir::Op::Param)
+      Src = State.data() + slot(ON.Symbol).Offset;
+    else if (FL.Values[O])
+      Src = Scratch.data() + FL.Values[O]->Offset;
+    if (Src)
+      bytesToDoubles(ON.Type.Elt, Src, T.size(), T.Data.data());
+    Ops.push_back(std::move(T));
+  }
+  std::vector<const ir::Tensor *> Ins;
+  for (const ir::Tensor &T : Ops)
+    Ins.push_back(&T);
+  ir::Tensor Out;
+  std::string Why;
+  if (ir::evalNode(N, Ins, Out, Why))
+    Why = fmt::format("runtime error at element {}", Index);
+  std::string Msg = fmt::format("'{}': {}", ir::mnemonic(N.Opcode), Why);
+  if (N.L.isValid())
+    Msg = fmt::format("{}:{}:{}: {}", Mod->SourceName, N.L.Line, N.L.Col, Msg);
+  std::vector<std::string> Names = inputsReaching(*Mod, F, V, /*IntOnly=*/true);
+  if (Names.empty())
+    Names = inputsReaching(*Mod, F, V, /*IntOnly=*/false);
+  if (!Names.empty())
+    Msg += fmt::format(" (input{} '{}')", Names.size() > 1 ? "s" : "",
+                       fmt::join(Names, "', '"));
+  return Msg;
+}
+
+bool JitExecutable::run(Entry E, std::span<const void *const> Inputs,
+                        double Lr, std::vector<HostTensor> &Out,
+                        std::string &Err) {
+  const ir::Function *F = Mod->lookupFunction(entryName(E));
+  EntryFn Fn = Fns[static_cast<size_t>(E)];
+  if (!F || !Fn) {
+    Err = fmt::format("the model has no @{} function", entryName(E));
+    return false;
+  }
+  assert(Inputs.size() == inputs().size() && "one pointer per input");
+  std::vector<double> Args(L.Args.size(), Lr);
+  Out.clear();
+  std::vector<void *> Results;
+  for (const ir::Result &R : F->Results) {
+    const ir::TensorType &T = F->type(R.Value);
+    Out.push_back({T, std::vector<uint8_t>(bytesOf(T))});
+    Results.push_back(Out.back().Bytes.data());
+  }
+  // The compiled code assumes 64-byte aligned inputs: stage the others.
+  std::vector<const void *> In(Inputs.begin(), Inputs.end());
+  for (size_t I = 0; I < In.size(); ++I)
+    if (In[I] && reinterpret_cast<uintptr_t>(In[I]) % codegen::kAlign) {
+      std::memcpy(Staging.data() + StagingOffsets[I], In[I],
+                  bytesOf(inputs()[I].Type));
+      In[I] = Staging.data() + StagingOffsets[I];
+    }
+  int64_t ErrorInfo[2] = {0, 0};
+  int64_t Rc = Fn(State.data(), Scratch.data(), In.data(), Args.data(),
+                  Results.data(), ErrorInfo);
+  if (Rc == 0)
+    return true;
+  ir::ValueId V = static_cast<ir::ValueId>(ErrorInfo[0]);
+  Err = V < F->Nodes.size()
+            ? describeFailure(*F, V, ErrorInfo[1], Inputs, Args)
+            : fmt::format("runtime error {} in @{}", Rc, F->Name);
+  return false;
+}
+
+double scalarOf(const HostTensor &T) {
+  double D = 0;
+  bytesToDoubles(T.Type.Elt, T.Bytes.data(), 1, &D);
+  return D;
+}
+
+bool JitExecutable::trainStep(std::span<const void *const> Inputs, double Lr,
+                              double &Loss, std::string &Err) {
+  std::vector<HostTensor> R;
+  if (!run(Entry::TrainStep, Inputs, Lr, R, Err))
+    return false;
+  Loss = scalarOf(R.at(0));
+  return true;
+}
+
+bool JitExecutable::eval(std::span<const void *const> Inputs, double &Loss,
+                         std::vector<double> &Metrics, std::string &Err) {
+  std::vector<HostTensor> R;
+  if (!run(Entry::Eval, Inputs, 0.0, R, Err))
+    return false;
+  size_t I = 0;
+  Loss = evalHasLoss() ? scalarOf(R.at(I++)) : std::nan("");
+  Metrics.clear();
+  for (; I < R.size(); ++I)
+    Metrics.push_back(scalarOf(R[I]));
+  return true;
+}
+
+bool JitExecutable::predict(std::span<const void *const> Inputs,
+                            std::vector<HostTensor> &Outputs,
+                            std::string &Err) {
+  return run(Entry::Predict, Inputs, 0.0, Outputs, Err);
+}
+
+} // namespace
+
+std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
+                                              std::string &Err) {
+  auto J = codegen::Jit::create();
+  if (!J) {
+    Err = "cannot create the JIT: " + llvm::toString(J.takeError());
+    return nullptr;
+  }
+  codegen::Layout L = codegen::computeLayout(*M);
+  std::unique_ptr<llvm::Module> LM =
+      codegen::emitModule(*M, L, (*J)->context(), (*J)->targetMachine());
+  auto Addrs = (*J)->compile(std::move(LM));
+  if (!Addrs) {
+    Err = "internal error: JIT compilation failed: " +
+          llvm::toString(Addrs.takeError());
+    return nullptr;
+  }
+  std::array<EntryFn, 3> Fns{};
+  for (Entry E : {Entry::TrainStep, Entry::Eval, Entry::Predict}) {
+    auto It = Addrs->find("gradc_" + std::string(entryName(E)));
+    if (It != Addrs->end())
+      Fns[static_cast<size_t>(E)] = reinterpret_cast<EntryFn>(It->second);
+  }
+  return std::make_unique<JitExecutable>(std::move(M), std::move(L),
+                                         std::move(*J), Fns);
+}
+
+} // namespace gradc::runtime
