@@ -34,37 +34,6 @@ using ir::Shape;
 
 namespace {
 
-/// Emits `for (I = Lo; I < Hi; ++I) Body(I)` for i64 bounds computed at run
-/// time (KernelEmitter::loop takes a constant trip count).
-void loopRange(IRBuilder<> &B, Value *Lo, Value *Hi,
-               function_ref<void(Value *)> Body) {
-  Function *F = B.GetInsertBlock()->getParent();
-  LLVMContext &Ctx = B.getContext();
-  BasicBlock *Pre = B.GetInsertBlock();
-  BasicBlock *Head = BasicBlock::Create(Ctx, "range.head", F);
-  BasicBlock *Loop = BasicBlock::Create(Ctx, "range.body", F);
-  BasicBlock *Exit = BasicBlock::Create(Ctx, "range.exit", F);
-  B.CreateBr(Head);
-  B.SetInsertPoint(Head);
-  PHINode *I = B.CreatePHI(B.getInt64Ty(), 2, "r");
-  I->addIncoming(Lo, Pre);
-  B.CreateCondBr(B.CreateICmpSLT(I, Hi), Loop, Exit);
-  B.SetInsertPoint(Loop);
-  Body(I);
-  I->addIncoming(B.CreateAdd(I, B.getInt64(1), "", true, true),
-                 B.GetInsertBlock());
-  B.CreateBr(Head);
-  B.SetInsertPoint(Exit);
-}
-
-/// Sets the result buffer to zero.
-void zeroResult(KernelEmitter &K) {
-  const ir::TensorType &T = K.resultType();
-  uint64_t Bytes = static_cast<uint64_t>(T.numElements()) *
-                   (T.Elt == DType::F64 ? 8 : 4);
-  K.B.CreateMemSet(K.result(), K.B.getInt8(0), Bytes, MaybeAlign(kAlign));
-}
-
 /// Acc + X * Y; for f32 with `contract`, so the backend emits an FMA. f64
 /// keeps a separate multiply and add: bit-identical to the interpreter.
 Value *mulAdd(IRBuilder<> &B, DType T, Value *Acc, Value *X, Value *Y) {
@@ -104,7 +73,7 @@ void emitMatmul(KernelEmitter &K) {
   Shape Batch(OD.begin(), OD.end() - 2);
   std::vector<int64_t> SA = batchStrides(Shape(AD.begin(), AD.end() - 2), Batch),
                        SB = batchStrides(Shape(BD.begin(), BD.end() - 2), Batch);
-  zeroResult(K);
+  K.zeroResult();
 
   auto Body = [&](const std::vector<Value *> &Idx) {
     Value *OffA = K.i64(0), *OffB = K.i64(0), *OffO = K.i64(0);
@@ -235,20 +204,13 @@ template <typename Fn>
 void forEachPosition(KernelEmitter &K, const ConvGeom &G, const TapSpan &S,
                      Fn &&F) {
   IRBuilder<> &B = K.B;
-  loopRange(B, S.ILo, S.IHi, [&](Value *I) {
+  K.loopRange(S.ILo, S.IHi, [&](Value *I) {
     Value *XRow = B.CreateAdd(S.XBase, B.CreateMul(I, K.i64(G.SH * G.W)));
     Value *YRow = B.CreateAdd(S.YBase, B.CreateMul(I, K.i64(G.OW)));
-    loopRange(B, S.JLo, S.JHi, [&](Value *J) {
+    K.loopRange(S.JLo, S.JHi, [&](Value *J) {
       F(B.CreateAdd(XRow, B.CreateMul(J, K.i64(G.SW))), B.CreateAdd(YRow, J));
     });
   });
-}
-
-/// A scalar slot in the entry block (SROA promotes it to a register).
-AllocaInst *entryAlloca(IRBuilder<> &B, Type *Ty) {
-  Function *F = B.GetInsertBlock()->getParent();
-  IRBuilder<> EB(&F->getEntryBlock(), F->getEntryBlock().begin());
-  return EB.CreateAlloca(Ty, nullptr, "acc");
 }
 
 void emitConv2d(KernelEmitter &K) {
@@ -278,7 +240,7 @@ void emitConv2dGradInput(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   ConvGeom G = convGeom(K, K.resultType().Dims, K.operandType(1).Dims,
                         K.operandType(0).Dims);
-  zeroResult(K);
+  K.zeroResult();
   forEachTap(K, G, [](Value *, Value *, Value *) {},
              [&](const TapSpan &S, Value *WIdx) {
                Value *WV = K.load(T, K.operand(1), WIdx);
@@ -295,8 +257,8 @@ void emitConv2dGradWeight(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   ConvGeom G = convGeom(K, K.operandType(0).Dims, K.resultType().Dims,
                         K.operandType(1).Dims);
-  zeroResult(K);
-  AllocaInst *Acc = entryAlloca(B, K.eltType(T));
+  K.zeroResult();
+  AllocaInst *Acc = K.entryAlloca(K.eltType(T));
   forEachTap(K, G, [](Value *, Value *, Value *) {},
              [&](const TapSpan &S, Value *WIdx) {
                B.CreateStore(K.load(T, K.result(), WIdx), Acc);

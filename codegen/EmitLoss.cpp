@@ -28,20 +28,13 @@ using llvm::Value;
 
 namespace {
 
-/// A scalar slot in the function's entry block (promoted to a register).
-llvm::AllocaInst *slot(KernelEmitter &K, llvm::Type *T) {
-  llvm::BasicBlock &Entry = K.B.GetInsertBlock()->getParent()->getEntryBlock();
-  llvm::IRBuilder<> E(&Entry, Entry.getFirstInsertionPt());
-  return E.CreateAlloca(T);
-}
-
 /// An f64 running sum: Acc += V, in call order.
 struct Accum {
   KernelEmitter &K;
   llvm::Type *Ty;
   llvm::AllocaInst *Ptr;
   explicit Accum(KernelEmitter &K)
-      : K(K), Ty(K.B.getDoubleTy()), Ptr(slot(K, Ty)) {}
+      : K(K), Ty(K.B.getDoubleTy()), Ptr(K.entryAlloca(Ty)) {}
   void set(Value *V) { K.B.CreateStore(V, Ptr); }
   Value *get() { return K.B.CreateLoad(Ty, Ptr); }
   void add(Value *V) { set(K.B.CreateFAdd(get(), V)); }
@@ -61,15 +54,6 @@ Value *f64(KernelEmitter &K, double V) {
 /// Element \p I of float buffer \p Ptr of dtype \p T, as an f64.
 Value *loadF64(KernelEmitter &K, DType T, Value *Ptr, Value *I) {
   return widen(K, K.load(T, Ptr, I));
-}
-
-Value *addScaled(KernelEmitter &K, Value *Base, Value *I, int64_t St) {
-  if (St == 0)
-    return Base;
-  Value *T = St == 1 ? I : K.B.CreateMul(I, K.i64(St), "", true, true);
-  if (auto *C = llvm::dyn_cast<llvm::ConstantInt>(Base); C && C->isZero())
-    return T;
-  return K.B.CreateAdd(Base, T, "", true, true);
 }
 
 Value *intrinsic(KernelEmitter &K, llvm::Intrinsic::ID Id, Value *V) {
@@ -101,36 +85,17 @@ void emitMse(KernelEmitter &K) {
   ir::Shape S = *ir::broadcastShapes(SA, SB);
   std::vector<int64_t> StA = ir::broadcastStrides(SA, S),
                        StB = ir::broadcastStrides(SB, S);
-  // Drop size-1 axes and merge axes that walk both operands as one.
-  struct Dim {
-    int64_t Size, A, B;
-  };
-  std::vector<Dim> Dims;
-  for (size_t I = 0; I < S.size(); ++I) {
-    if (S[I] == 1)
-      continue;
-    if (!Dims.empty() && Dims.back().A == StA[I] * S[I] &&
-        Dims.back().B == StB[I] * S[I]) {
-      Dims.back() = {Dims.back().Size * S[I], StA[I], StB[I]};
-      continue;
-    }
-    Dims.push_back({S[I], StA[I], StB[I]});
-  }
+  std::vector<StridedDim> Dims;
+  for (size_t I = 0; I < S.size(); ++I)
+    Dims.push_back({S[I], {StA[I], StB[I]}});
+  Dims = simplifyStrided(Dims);
   Accum Sum(K);
   Sum.set(f64(K, 0));
-  std::function<void(size_t, Value *, Value *)> Nest = [&](size_t D, Value *A,
-                                                           Value *B) {
-    if (D == Dims.size()) {
-      Value *Diff = K.B.CreateFSub(loadF64(K, T, K.operand(0), A),
-                                   loadF64(K, T, K.operand(1), B));
-      Sum.add(K.B.CreateFMul(Diff, Diff));
-      return;
-    }
-    K.loop(Dims[D].Size, [&](Value *I) {
-      Nest(D + 1, addScaled(K, A, I, Dims[D].A), addScaled(K, B, I, Dims[D].B));
-    });
-  };
-  Nest(0, K.i64(0), K.i64(0));
+  stridedNest(K, Dims, K.i64(0), K.i64(0), [&](Value *A, Value *B) {
+    Value *Diff = K.B.CreateFSub(loadF64(K, T, K.operand(0), A),
+                                 loadF64(K, T, K.operand(1), B));
+    Sum.add(K.B.CreateFMul(Diff, Diff));
+  });
   int64_t N = 1;
   for (int64_t D : S)
     N *= D;
@@ -179,7 +144,7 @@ void emitBceWithLogits(KernelEmitter &K) {
 /// The maximum of row \p Base (length \p N) of \p X, NaN winning.
 Value *rowMax(KernelEmitter &K, DType T, Value *X, Value *Base, int64_t N) {
   llvm::Type *Ty = K.eltType(T);
-  llvm::AllocaInst *M = slot(K, Ty);
+  llvm::AllocaInst *M = K.entryAlloca(Ty);
   K.B.CreateStore(K.constant(T, -std::numeric_limits<double>::infinity()), M);
   K.loop(N, [&](Value *I) {
     Value *V = K.load(T, X, K.B.CreateAdd(Base, I, "", true, true));
@@ -192,7 +157,7 @@ Value *rowMax(KernelEmitter &K, DType T, Value *X, Value *Base, int64_t N) {
 /// NaN counts as the largest (Loss.cpp's argmaxRow).
 Value *rowArgmax(KernelEmitter &K, DType T, Value *X, Value *Base, int64_t N) {
   llvm::Type *I64 = K.B.getInt64Ty(), *Ty = K.eltType(T);
-  llvm::AllocaInst *BestV = slot(K, Ty), *BestI = slot(K, I64);
+  llvm::AllocaInst *BestV = K.entryAlloca(Ty), *BestI = K.entryAlloca(I64);
   K.B.CreateStore(K.load(T, X, Base), BestV);
   K.B.CreateStore(K.i64(0), BestI);
   K.loop(N - 1, [&](Value *Im1) {
@@ -227,7 +192,7 @@ void emitSoftmaxCrossEntropy(KernelEmitter &K) {
       // Unsigned: a negative id compares above C.
       K.failIf(K.B.CreateICmpUGE(Id, K.i64(C)), kErrIdOutOfRange, Row);
     }
-    Value *Base = addScaled(K, K.i64(0), Row, C);
+    Value *Base = K.addScaled(K.i64(0), Row, C);
     Value *M = widen(K, rowMax(K, T, Z, Base, C));
     S.set(f64(K, 0));
     K.loop(C, [&](Value *I) {
@@ -258,10 +223,10 @@ void emitAccuracy(KernelEmitter &K) {
   int64_t Rows = K.operandType(0).Dims[0], C = K.operandType(0).Dims[1];
   bool Ids = K.operandType(1).Elt == DType::I32;
   llvm::Type *I64 = K.B.getInt64Ty();
-  llvm::AllocaInst *Hits = slot(K, I64);
+  llvm::AllocaInst *Hits = K.entryAlloca(I64);
   K.B.CreateStore(K.i64(0), Hits);
   K.loop(Rows, [&](Value *Row) {
-    Value *Base = addScaled(K, K.i64(0), Row, C);
+    Value *Base = K.addScaled(K.i64(0), Row, C);
     Value *Got = rowArgmax(K, T, K.operand(0), Base, C);
     Value *Want =
         Ids ? K.B.CreateSExt(K.load(DType::I32, K.operand(1), Row), I64)
@@ -283,7 +248,7 @@ void emitOneHot(KernelEmitter &K) {
   K.loop(N, [&](Value *I) {
     Value *Id = K.B.CreateSExt(K.load(DType::I32, K.operand(0), I),
                                K.B.getInt64Ty());
-    Value *Base = addScaled(K, K.i64(0), I, C);
+    Value *Base = K.addScaled(K.i64(0), I, C);
     K.loop(C, [&](Value *Cls) {
       Value *V = K.B.CreateSelect(K.B.CreateICmpEQ(Id, Cls), One, Zero);
       K.store(V, T, K.result(), K.B.CreateAdd(Base, Cls, "", true, true));

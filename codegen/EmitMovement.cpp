@@ -25,50 +25,6 @@ using llvm::Value;
 
 namespace {
 
-/// One axis of the copy: its size and the element strides of the source
-/// (St[0]) and of the destination (St[1]).
-struct Dim {
-  int64_t Size;
-  std::array<int64_t, 2> St;
-};
-
-/// Drops size-1 axes and merges neighbours that walk both buffers as one.
-std::vector<Dim> simplify(const std::vector<Dim> &Dims) {
-  std::vector<Dim> Out;
-  for (const Dim &D : Dims) {
-    if (D.Size == 1)
-      continue;
-    if (!Out.empty() && Out.back().St[0] == D.St[0] * D.Size &&
-        Out.back().St[1] == D.St[1] * D.Size) {
-      Out.back().Size *= D.Size;
-      Out.back().St = D.St;
-      continue;
-    }
-    Out.push_back(D);
-  }
-  return Out;
-}
-
-/// Base + I * St as an i64 (no wrap: indices are below MaxElements).
-Value *addScaled(KernelEmitter &K, Value *Base, Value *I, int64_t St) {
-  if (St == 0)
-    return Base;
-  Value *T = St == 1 ? I : K.B.CreateMul(I, K.i64(St), "", true, true);
-  if (auto *C = llvm::dyn_cast<llvm::ConstantInt>(Base); C && C->isZero())
-    return T;
-  return K.B.CreateAdd(Base, T, "", true, true);
-}
-
-void nest(KernelEmitter &K, std::span<const Dim> Dims, Value *Src, Value *Dst,
-          const std::function<void(Value *, Value *)> &Body) {
-  if (Dims.empty())
-    return Body(Src, Dst);
-  K.loop(Dims[0].Size, [&](Value *I) {
-    nest(K, Dims.subspan(1), addScaled(K, Src, I, Dims[0].St[0]),
-         addScaled(K, Dst, I, Dims[0].St[1]), Body);
-  });
-}
-
 /// The address of element \p Index of buffer \p Ptr and its alignment.
 std::pair<Value *, llvm::Align> elementAddress(KernelEmitter &K, DType T,
                                                Value *Ptr, int64_t Index) {
@@ -82,13 +38,13 @@ std::pair<Value *, llvm::Align> elementAddress(KernelEmitter &K, DType T,
 void copyStrided(KernelEmitter &K, DType T, const ir::Shape &Shape,
                  std::span<const int64_t> SrcSt, int64_t SrcBase, Value *Src,
                  std::span<const int64_t> DstSt, int64_t DstBase, Value *Dst) {
-  std::vector<Dim> Dims;
+  std::vector<StridedDim> Dims;
   for (size_t I = 0; I < Shape.size(); ++I)
     Dims.push_back({Shape[I], {SrcSt[I], DstSt[I]}});
-  for (const Dim &D : Dims)
+  for (const StridedDim &D : Dims)
     if (D.Size == 0)
       return;
-  Dims = simplify(Dims);
+  Dims = simplifyStrided(Dims);
   if (Dims.empty() || (Dims.size() == 1 && Dims[0].St[0] == 1 &&
                        Dims[0].St[1] == 1)) {
     int64_t N = Dims.empty() ? 1 : Dims[0].Size;
@@ -98,7 +54,7 @@ void copyStrided(KernelEmitter &K, DType T, const ir::Shape &Shape,
                      static_cast<uint64_t>(N) * ir::dtypeSize(T));
     return;
   }
-  nest(K, Dims, K.i64(SrcBase), K.i64(DstBase), [&](Value *S, Value *D) {
+  stridedNest(K, Dims, K.i64(SrcBase), K.i64(DstBase), [&](Value *S, Value *D) {
     K.store(K.load(T, Src, S), T, Dst, D);
   });
 }

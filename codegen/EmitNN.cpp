@@ -36,43 +36,6 @@ using ir::Shape;
 
 namespace {
 
-/// Emits `for (I = Lo; I < Hi; ++I) Body(I)` for i64 bounds computed at run
-/// time (KernelEmitter::loop takes a constant trip count).
-void loopRange(IRBuilder<> &B, Value *Lo, Value *Hi,
-               function_ref<void(Value *)> Body) {
-  Function *F = B.GetInsertBlock()->getParent();
-  LLVMContext &Ctx = B.getContext();
-  BasicBlock *Pre = B.GetInsertBlock();
-  BasicBlock *Head = BasicBlock::Create(Ctx, "range.head", F);
-  BasicBlock *Loop = BasicBlock::Create(Ctx, "range.body", F);
-  BasicBlock *Exit = BasicBlock::Create(Ctx, "range.exit", F);
-  B.CreateBr(Head);
-  B.SetInsertPoint(Head);
-  PHINode *I = B.CreatePHI(B.getInt64Ty(), 2, "r");
-  I->addIncoming(Lo, Pre);
-  B.CreateCondBr(B.CreateICmpSLT(I, Hi), Loop, Exit);
-  B.SetInsertPoint(Loop);
-  Body(I);
-  I->addIncoming(B.CreateAdd(I, B.getInt64(1), "", true, true),
-                 B.GetInsertBlock());
-  B.CreateBr(Head);
-  B.SetInsertPoint(Exit);
-}
-
-void zeroResult(KernelEmitter &K) {
-  const ir::TensorType &T = K.resultType();
-  uint64_t Bytes = static_cast<uint64_t>(T.numElements()) *
-                   (T.Elt == DType::F64 ? 8 : 4);
-  K.B.CreateMemSet(K.result(), K.B.getInt8(0), Bytes, MaybeAlign(kAlign));
-}
-
-/// A scalar slot in the entry block (SROA promotes it to a register).
-AllocaInst *entryAlloca(IRBuilder<> &B, Type *Ty, const char *Name) {
-  Function *F = B.GetInsertBlock()->getParent();
-  IRBuilder<> EB(&F->getEntryBlock(), F->getEntryBlock().begin());
-  return EB.CreateAlloca(Ty, nullptr, Name);
-}
-
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
@@ -131,7 +94,7 @@ void forEachInWindow(KernelEmitter &K, const PoolGeom &G, const Window &Win,
   auto Axis = [&](Value *Lo, Value *Hi, int64_t Size, bool Padded,
                   function_ref<void(Value *)> Body) {
     if (Padded)
-      return loopRange(B, Lo, Hi, Body);
+      return K.loopRange(Lo, Hi, Body);
     K.loop(Size, [&](Value *D) { Body(B.CreateAdd(Lo, D)); });
   };
   Axis(Win.H0, Win.H1, G.KH, G.PH != 0, [&](Value *H) {
@@ -148,8 +111,8 @@ Value *windowArgmax(KernelEmitter &K, const PoolGeom &G, const Window &Win) {
   IRBuilder<> &B = K.B;
   DType T = K.operandType(0).Elt;
   Type *Ty = K.eltType(T);
-  AllocaInst *Max = entryAlloca(B, Ty, "max");
-  AllocaInst *Best = entryAlloca(B, B.getInt64Ty(), "best");
+  AllocaInst *Max = K.entryAlloca(Ty, "max");
+  AllocaInst *Best = K.entryAlloca(B.getInt64Ty(), "best");
   B.CreateStore(K.constant(T, -std::numeric_limits<double>::infinity()), Max);
   B.CreateStore(B.CreateAdd(Win.XPlane, B.CreateAdd(B.CreateMul(Win.H0, K.i64(G.W)),
                                                     Win.W0)),
@@ -172,7 +135,7 @@ Value *windowMax(KernelEmitter &K, const PoolGeom &G, const Window &Win) {
   IRBuilder<> &B = K.B;
   DType T = K.operandType(0).Elt;
   Type *Ty = K.eltType(T);
-  AllocaInst *Max = entryAlloca(B, Ty, "max");
+  AllocaInst *Max = K.entryAlloca(Ty, "max");
   B.CreateStore(K.constant(T, -std::numeric_limits<double>::infinity()), Max);
   forEachInWindow(K, G, Win, [&](Value *XI) {
     Value *X = K.load(T, K.operand(0), XI);
@@ -195,7 +158,7 @@ void emitMaxPool2dGrad(KernelEmitter &K) {
   IRBuilder<> &B = K.B;
   DType T = K.resultType().Elt;
   PoolGeom G = poolGeom(K, K.operandType(0).Dims, K.operandType(1).Dims);
-  zeroResult(K);
+  K.zeroResult();
   forEachWindow(K, G, [&](const Window &Win) {
     Value *XI = windowArgmax(K, G, Win);
     Value *Sum = B.CreateFAdd(K.load(T, K.result(), XI),
@@ -209,7 +172,7 @@ void emitAvgPool2d(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   Type *Ty = K.eltType(T);
   PoolGeom G = poolGeom(K, K.operandType(0).Dims, K.resultType().Dims);
-  AllocaInst *Sum = entryAlloca(B, Ty, "sum");
+  AllocaInst *Sum = K.entryAlloca(Ty, "sum");
   forEachWindow(K, G, [&](const Window &Win) {
     B.CreateStore(K.constant(T, 0.0), Sum);
     forEachInWindow(K, G, Win, [&](Value *XI) {
@@ -226,7 +189,7 @@ void emitAvgPool2dGrad(KernelEmitter &K) {
   IRBuilder<> &B = K.B;
   DType T = K.resultType().Elt;
   PoolGeom G = poolGeom(K, K.resultType().Dims, K.operandType(0).Dims);
-  zeroResult(K);
+  K.zeroResult();
   forEachWindow(K, G, [&](const Window &Win) {
     Value *V = B.CreateFDiv(K.load(T, K.operand(0), Win.YIndex),
                             K.constant(T, static_cast<double>(G.KH * G.KW)));
@@ -273,7 +236,7 @@ void emitEmbeddingGrad(KernelEmitter &K) {
   int64_t Num = K.resultType().Dims[0], D = K.resultType().Dims[1];
   int64_t Count = K.operandType(0).numElements();
   K.loop(Count, [&](Value *P) { checkedId(K, P, Num); });
-  zeroResult(K);
+  K.zeroResult();
   K.loop(Count, [&](Value *P) {
     Value *Id = B.CreateSExt(K.load(DType::I32, K.operand(0), P), B.getInt64Ty());
     Value *Dst = B.CreateMul(Id, K.i64(D)), *Src = B.CreateMul(P, K.i64(D));

@@ -33,62 +33,6 @@ using llvm::Value;
 
 namespace {
 
-/// One loop of a nest: its trip count and the element stride of the input
-/// (St[0]) and of the output (St[1]; 0 for a reduced axis).
-struct Dim {
-  int64_t Size;
-  std::array<int64_t, 2> St;
-};
-
-/// Drops size-1 loops and merges neighbours that walk both buffers as one
-/// loop (never a reduced axis with a kept one: their output strides differ).
-std::vector<Dim> simplify(const std::vector<Dim> &Dims) {
-  std::vector<Dim> Out;
-  for (const Dim &D : Dims) {
-    if (D.Size == 1)
-      continue;
-    if (!Out.empty() && Out.back().St[0] == D.St[0] * D.Size &&
-        Out.back().St[1] == D.St[1] * D.Size) {
-      Out.back().Size *= D.Size;
-      Out.back().St = D.St;
-      continue;
-    }
-    Out.push_back(D);
-  }
-  return Out;
-}
-
-/// Base + I * St as an i64 (no wrap: indices are below MaxElements).
-Value *addScaled(KernelEmitter &K, Value *Base, Value *I, int64_t St) {
-  if (St == 0)
-    return Base;
-  Value *T = St == 1 ? I : K.B.CreateMul(I, K.i64(St), "", true, true);
-  if (auto *C = llvm::dyn_cast<llvm::ConstantInt>(Base); C && C->isZero())
-    return T;
-  return K.B.CreateAdd(Base, T, "", true, true);
-}
-
-using IndexBody = std::function<void(Value *In, Value *Out)>;
-
-/// Loops over \p Dims (outermost first) from input index \p In and output
-/// index \p Out; \p Body gets both indices.
-void nest(KernelEmitter &K, std::span<const Dim> Dims, Value *In, Value *Out,
-          const IndexBody &Body) {
-  if (Dims.empty())
-    return Body(In, Out);
-  K.loop(Dims[0].Size, [&](Value *I) {
-    nest(K, Dims.subspan(1), addScaled(K, In, I, Dims[0].St[0]),
-         addScaled(K, Out, I, Dims[0].St[1]), Body);
-  });
-}
-
-/// A scalar slot in the function's entry block (promoted to a register).
-llvm::AllocaInst *slot(KernelEmitter &K, llvm::Type *T) {
-  llvm::BasicBlock &Entry = K.B.GetInsertBlock()->getParent()->getEntryBlock();
-  llvm::IRBuilder<> E(&Entry, Entry.getFirstInsertionPt());
-  return E.CreateAlloca(T);
-}
-
 /// The larger of \p Acc and \p V, NaN winning, the first of equals kept
 /// (Reduce.cpp's maxNaN: isnan(V) || V > Acc ? V : Acc).
 Value *maxNaN(KernelEmitter &K, Value *Acc, Value *V) {
@@ -104,17 +48,17 @@ Value *log(KernelEmitter &K, Value *V) {
 }
 
 /// The input and output strides of a reduction of operand 0 over `axes`.
-std::vector<Dim> reductionDims(KernelEmitter &K) {
+std::vector<StridedDim> reductionDims(KernelEmitter &K) {
   const ir::Shape &X = K.operandType(0).Dims;
   ir::Shape Kept = X;
   for (int64_t A : ir::getInts(K.node().Attrs, "axes"))
     Kept[static_cast<size_t>(A)] = 1;
   std::vector<int64_t> InSt = ir::stridesOf(X);
   std::vector<int64_t> OutSt = ir::broadcastStrides(Kept, X);
-  std::vector<Dim> Dims;
+  std::vector<StridedDim> Dims;
   for (size_t I = 0; I < X.size(); ++I)
     Dims.push_back({X[I], {InSt[I], OutSt[I]}});
-  return simplify(Dims);
+  return simplifyStrided(Dims);
 }
 
 /// The number of elements reduced into each output.
@@ -137,9 +81,9 @@ Value *narrow(KernelEmitter &K, Value *V, DType T) {
 
 /// Splits reduction loops into the kept ones and the reduced ones, each in
 /// their original order.
-void splitDims(const std::vector<Dim> &Dims, std::vector<Dim> &Kept,
-               std::vector<Dim> &Reduced) {
-  for (const Dim &D : Dims)
+void splitDims(const std::vector<StridedDim> &Dims, std::vector<StridedDim> &Kept,
+               std::vector<StridedDim> &Reduced) {
+  for (const StridedDim &D : Dims)
     (D.St[1] != 0 ? Kept : Reduced).push_back(D);
 }
 
@@ -149,22 +93,22 @@ void emitMax(KernelEmitter &K) {
   llvm::Type *Ty = K.eltType(T);
   Value *Init = K.constant(T, -std::numeric_limits<double>::infinity());
   Value *X = K.operand(0), *Out = K.result(), *Zero = K.i64(0);
-  std::vector<Dim> Dims = reductionDims(K);
+  std::vector<StridedDim> Dims = reductionDims(K);
   if (!Dims.empty() && Dims.back().St[1] != 0) {
     // Innermost axis kept: fold into the result, in input order.
     K.loop(K.resultType().numElements(),
            [&](Value *O) { K.store(Init, T, Out, O); });
-    nest(K, Dims, Zero, Zero, [&](Value *I, Value *O) {
+    stridedNest(K, Dims, Zero, Zero, [&](Value *I, Value *O) {
       K.store(maxNaN(K, K.load(T, Out, O), K.load(T, X, I)), T, Out, O);
     });
     return;
   }
-  std::vector<Dim> Kept, Reduced;
+  std::vector<StridedDim> Kept, Reduced;
   splitDims(Dims, Kept, Reduced);
-  llvm::AllocaInst *Acc = slot(K, Ty);
-  nest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
+  llvm::AllocaInst *Acc = K.entryAlloca(Ty);
+  stridedNest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
     K.B.CreateStore(Init, Acc);
-    nest(K, Reduced, Base, O, [&](Value *I, Value *) {
+    stridedNest(K, Reduced, Base, O, [&](Value *I, Value *) {
       K.B.CreateStore(maxNaN(K, K.B.CreateLoad(Ty, Acc), K.load(T, X, I)), Acc);
     });
     K.store(K.B.CreateLoad(Ty, Acc), T, Out, O);
@@ -186,11 +130,11 @@ void emitSum(KernelEmitter &K) {
       Acc = K.B.CreateFDiv(Acc, llvm::ConstantFP::get(AccTy, reducedCount(K)));
     return narrow(K, Acc, T);
   };
-  std::vector<Dim> Dims = reductionDims(K), Kept, Reduced;
+  std::vector<StridedDim> Dims = reductionDims(K), Kept, Reduced;
   if (!Dims.empty() && Dims.back().St[1] != 0) {
     // Innermost axis kept: for each tile of it, the reduced loops run
     // outside a contiguous, vectorizable update of a stack array of sums.
-    Dim Last = Dims.back();
+    StridedDim Last = Dims.back();
     Dims.pop_back();
     splitDims(Dims, Kept, Reduced);
     int64_t Tile = std::min(Last.Size, kTile);
@@ -199,24 +143,24 @@ void emitSum(KernelEmitter &K) {
     llvm::IRBuilder<> E(&Entry, Entry.getFirstInsertionPt());
     llvm::AllocaInst *Acc = E.CreateAlloca(AccTy, K.i64(Tile));
     Acc->setAlignment(llvm::Align(64));
-    nest(K, Kept, Zero, Zero, [&](Value *In, Value *O) {
+    stridedNest(K, Kept, Zero, Zero, [&](Value *In, Value *O) {
       auto EmitTile = [&](Value *J0, int64_t Len) {
-        Value *TileIn = addScaled(K, In, J0, Last.St[0]);
-        Value *TileOut = addScaled(K, O, J0, Last.St[1]);
+        Value *TileIn = K.addScaled(In, J0, Last.St[0]);
+        Value *TileOut = K.addScaled(O, J0, Last.St[1]);
         K.loop(Len, [&](Value *J) {
           K.B.CreateStore(llvm::ConstantFP::get(AccTy, 0.0),
                           K.B.CreateInBoundsGEP(AccTy, Acc, J));
         });
-        nest(K, Reduced, TileIn, Zero, [&](Value *I, Value *) {
+        stridedNest(K, Reduced, TileIn, Zero, [&](Value *I, Value *) {
           K.loop(Len, [&](Value *J) {
             Value *P = K.B.CreateInBoundsGEP(AccTy, Acc, J);
-            Value *V = widen(K, K.load(T, X, addScaled(K, I, J, Last.St[0])));
+            Value *V = widen(K, K.load(T, X, K.addScaled(I, J, Last.St[0])));
             K.B.CreateStore(K.B.CreateFAdd(K.B.CreateLoad(AccTy, P), V), P);
           });
         });
         K.loop(Len, [&](Value *J) {
           Value *S = K.B.CreateLoad(AccTy, K.B.CreateInBoundsGEP(AccTy, Acc, J));
-          K.store(Finish(S), T, Out, addScaled(K, TileOut, J, Last.St[1]));
+          K.store(Finish(S), T, Out, K.addScaled(TileOut, J, Last.St[1]));
         });
       };
       int64_t Full = Last.Size / Tile, Rest = Last.Size % Tile;
@@ -231,10 +175,10 @@ void emitSum(KernelEmitter &K) {
   // Innermost axis reduced (or none left): one register per output, the
   // kept loops outside, the reduced ones inside.
   splitDims(Dims, Kept, Reduced);
-  llvm::AllocaInst *Acc = slot(K, AccTy);
-  nest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
+  llvm::AllocaInst *Acc = K.entryAlloca(AccTy);
+  stridedNest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
     K.B.CreateStore(llvm::ConstantFP::get(AccTy, 0.0), Acc);
-    nest(K, Reduced, Base, O, [&](Value *I, Value *) {
+    stridedNest(K, Reduced, Base, O, [&](Value *I, Value *) {
       Value *V = widen(K, K.load(T, X, I));
       K.B.CreateStore(K.B.CreateFAdd(K.B.CreateLoad(AccTy, Acc), V), Acc);
     });
@@ -249,13 +193,13 @@ void emitLogSumExp(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   llvm::Type *Ty = K.eltType(T), *AccTy = accType(K);
   Value *X = K.operand(0), *Zero = K.i64(0);
-  std::vector<Dim> Kept, Reduced;
+  std::vector<StridedDim> Kept, Reduced;
   splitDims(reductionDims(K), Kept, Reduced);
-  llvm::AllocaInst *Max = slot(K, Ty), *Sum = slot(K, AccTy);
-  nest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
+  llvm::AllocaInst *Max = K.entryAlloca(Ty), *Sum = K.entryAlloca(AccTy);
+  stridedNest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
     K.B.CreateStore(K.constant(T, -std::numeric_limits<double>::infinity()),
                     Max);
-    nest(K, Reduced, Base, O, [&](Value *I, Value *) {
+    stridedNest(K, Reduced, Base, O, [&](Value *I, Value *) {
       K.B.CreateStore(maxNaN(K, K.B.CreateLoad(Ty, Max), K.load(T, X, I)), Max);
     });
     Value *M = widen(K, K.B.CreateLoad(Ty, Max));
@@ -264,7 +208,7 @@ void emitLogSumExp(KernelEmitter &K) {
         llvm::ConstantFP::getInfinity(AccTy));
     M = K.B.CreateSelect(IsInf, llvm::ConstantFP::get(AccTy, 0.0), M);
     K.B.CreateStore(llvm::ConstantFP::get(AccTy, 0.0), Sum);
-    nest(K, Reduced, Base, O, [&](Value *I, Value *) {
+    stridedNest(K, Reduced, Base, O, [&](Value *I, Value *) {
       Value *E = exp(K, K.B.CreateFSub(widen(K, K.load(T, X, I)), M));
       K.B.CreateStore(K.B.CreateFAdd(K.B.CreateLoad(AccTy, Sum), E), Sum);
     });
@@ -295,8 +239,8 @@ Lines linesOf(KernelEmitter &K) {
 void forEachLine(KernelEmitter &K, const Lines &L,
                  const std::function<void(Value *, Value *)> &F) {
   K.loop(L.Outer, [&](Value *O) {
-    Value *Base = addScaled(K, K.i64(0), O, L.Len * L.Inner);
-    Value *Line = addScaled(K, K.i64(0), O, L.Inner);
+    Value *Base = K.addScaled(K.i64(0), O, L.Len * L.Inner);
+    Value *Line = K.addScaled(K.i64(0), O, L.Inner);
     if (L.Inner == 1)
       return F(Base, Line);
     K.loop(L.Inner, [&](Value *J) {
@@ -317,10 +261,10 @@ void emitSoftmax(KernelEmitter &K) {
   llvm::Type *Ty = K.eltType(T), *AccTy = accType(K);
   Value *X = K.operand(0), *Y = K.result();
   Lines L = linesOf(K);
-  llvm::AllocaInst *Max = slot(K, Ty), *Sum = slot(K, AccTy);
+  llvm::AllocaInst *Max = K.entryAlloca(Ty), *Sum = K.entryAlloca(AccTy);
   bool Log = K.op() == ir::Op::LogSoftmax;
   forEachLine(K, L, [&](Value *Base, Value *) {
-    auto At = [&](Value *Kx) { return addScaled(K, Base, Kx, L.Inner); };
+    auto At = [&](Value *Kx) { return K.addScaled(Base, Kx, L.Inner); };
     auto Shifted = [&](Value *Kx, Value *M) {
       return K.B.CreateFSub(widen(K, K.load(T, X, At(Kx))), M);
     };
@@ -361,13 +305,13 @@ void emitArgmax(KernelEmitter &K) {
   llvm::Type *Ty = K.eltType(T);
   Value *X = K.operand(0);
   Lines L = linesOf(K);
-  llvm::AllocaInst *BestV = slot(K, Ty), *BestI = slot(K, K.B.getInt64Ty());
+  llvm::AllocaInst *BestV = K.entryAlloca(Ty), *BestI = K.entryAlloca(K.B.getInt64Ty());
   forEachLine(K, L, [&](Value *Base, Value *Line) {
     K.B.CreateStore(K.load(T, X, Base), BestV);
     K.B.CreateStore(K.i64(0), BestI);
     K.loop(L.Len - 1, [&](Value *Km1) {
       Value *Kx = K.B.CreateAdd(Km1, K.i64(1), "", true, true);
-      Value *V = K.load(T, X, addScaled(K, Base, Kx, L.Inner));
+      Value *V = K.load(T, X, K.addScaled(Base, Kx, L.Inner));
       Value *Best = K.B.CreateLoad(Ty, BestV);
       // !isnan(Best) && (isnan(V) || V > Best)
       Value *Take = K.B.CreateAnd(

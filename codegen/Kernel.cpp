@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernel.h"
 
+#include "codegen/Codegen.h"
+
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
@@ -147,6 +149,76 @@ llvm::Value *KernelEmitter::callMath(std::string_view Name,
   Call->setDoesNotThrow();
   Call->setDoesNotAccessMemory();
   return Call;
+}
+
+using namespace llvm;
+
+void KernelEmitter::loopRange(Value *Lo, Value *Hi,
+                             const std::function<void(Value *)> &Body) {
+  Function *F = B.GetInsertBlock()->getParent();
+  LLVMContext &Ctx = B.getContext();
+  BasicBlock *Pre = B.GetInsertBlock();
+  BasicBlock *Head = BasicBlock::Create(Ctx, "range.head", F);
+  BasicBlock *Loop = BasicBlock::Create(Ctx, "range.body", F);
+  BasicBlock *Exit = BasicBlock::Create(Ctx, "range.exit", F);
+  B.CreateBr(Head);
+  B.SetInsertPoint(Head);
+  PHINode *I = B.CreatePHI(B.getInt64Ty(), 2, "r");
+  I->addIncoming(Lo, Pre);
+  B.CreateCondBr(B.CreateICmpSLT(I, Hi), Loop, Exit);
+  B.SetInsertPoint(Loop);
+  Body(I);
+  I->addIncoming(B.CreateAdd(I, B.getInt64(1), "", true, true),
+                 B.GetInsertBlock());
+  B.CreateBr(Head);
+  B.SetInsertPoint(Exit);
+}
+
+void KernelEmitter::zeroResult() {
+  const ir::TensorType &T = resultType();
+  uint64_t Bytes = static_cast<uint64_t>(T.numElements()) * ir::dtypeSize(T.Elt);
+  B.CreateMemSet(Result, B.getInt8(0), Bytes, MaybeAlign(kAlign));
+}
+
+Value *KernelEmitter::addScaled(Value *Base, Value *I, int64_t St) {
+  if (St == 0)
+    return Base;
+  Value *T = St == 1 ? I : B.CreateMul(I, i64(St), "", true, true);
+  if (auto *C = dyn_cast<ConstantInt>(Base); C && C->isZero())
+    return T;
+  return B.CreateAdd(Base, T, "", true, true);
+}
+
+AllocaInst *KernelEmitter::entryAlloca(Type *Ty, const Twine &Name) {
+  BasicBlock &Entry = B.GetInsertBlock()->getParent()->getEntryBlock();
+  IRBuilder<> E(&Entry, Entry.getFirstInsertionPt());
+  return E.CreateAlloca(Ty, nullptr, Name);
+}
+
+std::vector<StridedDim> simplifyStrided(const std::vector<StridedDim> &Dims) {
+  std::vector<StridedDim> Out;
+  for (const StridedDim &D : Dims) {
+    if (D.Size == 1)
+      continue;
+    if (!Out.empty() && Out.back().St[0] == D.St[0] * D.Size &&
+        Out.back().St[1] == D.St[1] * D.Size) {
+      Out.back().Size *= D.Size;
+      Out.back().St = D.St;
+      continue;
+    }
+    Out.push_back(D);
+  }
+  return Out;
+}
+
+void stridedNest(KernelEmitter &K, std::span<const StridedDim> Dims, Value *A,
+                 Value *B, const std::function<void(Value *, Value *)> &Body) {
+  if (Dims.empty())
+    return Body(A, B);
+  K.loop(Dims[0].Size, [&](Value *I) {
+    stridedNest(K, Dims.subspan(1), K.addScaled(A, I, Dims[0].St[0]),
+                K.addScaled(B, I, Dims[0].St[1]), Body);
+  });
 }
 
 } // namespace gradc::codegen

@@ -11,8 +11,10 @@
 
 #include "ir/Module.h"
 
+#include <array>
 #include <functional>
 #include <llvm/IR/IRBuilder.h>
+#include <span>
 
 namespace gradc::codegen {
 
@@ -54,6 +56,18 @@ public:
   /// The flat row-major index of \p Idx in \p Dims (i64).
   llvm::Value *flatIndex(const ir::Shape &Dims, const std::vector<llvm::Value *> &Idx);
 
+  /// Emits `for (I = Lo; I < Hi; ++I) Body(I)` for i64 bounds computed at
+  /// run time.
+  void loopRange(llvm::Value *Lo, llvm::Value *Hi,
+                 const std::function<void(llvm::Value *)> &Body);
+  /// Sets the result buffer to zero (kernels that accumulate call it first).
+  void zeroResult();
+  /// Base + I * St as an i64 (no wrap: indices are below MaxElements).
+  llvm::Value *addScaled(llvm::Value *Base, llvm::Value *I, int64_t St);
+  /// A slot in the function's entry block (SROA promotes scalars to
+  /// registers).
+  llvm::AllocaInst *entryAlloca(llvm::Type *Ty, const llvm::Twine &Name = "");
+
   /// Leaves the function with error \p Code when \p Cond (i1) holds,
   /// recording this node and \p Index (i64) in ErrorInfo.
   void failIf(llvm::Value *Cond, int64_t Code, llvm::Value *Index);
@@ -70,6 +84,22 @@ private:
   llvm::Value *ErrorInfo;
   llvm::BasicBlock *ErrorExit;
 };
+
+/// One axis of a loop nest that walks two buffers: its size and the
+/// element stride in each (0 where that buffer is broadcast or reduced).
+struct StridedDim {
+  int64_t Size;
+  std::array<int64_t, 2> St;
+};
+
+/// Drops size-1 axes and merges neighbours that walk both buffers as one.
+std::vector<StridedDim> simplifyStrided(const std::vector<StridedDim> &Dims);
+
+/// Loops over \p Dims (outermost first) from indices \p A and \p B into the
+/// two buffers; \p Body gets both indices.
+void stridedNest(KernelEmitter &K, std::span<const StridedDim> Dims,
+                 llvm::Value *A, llvm::Value *B,
+                 const std::function<void(llvm::Value *, llvm::Value *)> &Body);
 
 /// One emitter per op family; each switches on the ops of its family.
 void emitElementwise(KernelEmitter &K);

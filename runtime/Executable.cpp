@@ -104,4 +104,38 @@ bool Executable::isParam(std::string_view Name) const {
   return S && S->Kind == ir::SymbolKind::Param;
 }
 
+/// The names of the inputs that \p Failed (transitively) reads in \p F;
+/// with \p IntOnly only through i32 values.
+static std::vector<std::string> inputsReaching(const ir::Module &M,
+                                               const ir::Function &F,
+                                               ir::ValueId Failed,
+                                               bool IntOnly) {
+  std::vector<bool> Reach(F.Nodes.size(), false);
+  Reach[Failed] = true;
+  std::vector<std::string> Names;
+  for (size_t V = Failed + 1; V-- > 0;) {
+    const ir::Node &N = F.Nodes[V];
+    if (!Reach[V] || (IntOnly && V != Failed && N.Type.Elt != ir::DType::I32))
+      continue;
+    const ir::Symbol *S =
+        N.Opcode == ir::Op::Input ? M.lookupSymbol(N.Symbol) : nullptr;
+    if (S && S->Kind == ir::SymbolKind::Input)
+      Names.insert(Names.begin(), S->Name);
+    for (ir::ValueId O : N.Operands)
+      Reach[O] = true;
+  }
+  return Names;
+}
+
+std::string failingInputsSuffix(const ir::Module &M, const ir::Function &F,
+                                ir::ValueId Failed) {
+  std::vector<std::string> Names = inputsReaching(M, F, Failed, true);
+  if (Names.empty())
+    Names = inputsReaching(M, F, Failed, false);
+  if (Names.empty())
+    return "";
+  return fmt::format(" (input{} '{}')", Names.size() > 1 ? "s" : "",
+                     fmt::join(Names, "', '"));
+}
+
 } // namespace gradc::runtime

@@ -48,6 +48,13 @@ enum class Entry : uint8_t { TrainStep, Eval, Predict };
 /// The IR function of \p E: "train_step", "eval", "predict".
 std::string_view entryName(Entry E);
 
+/// " (input 'ids')": the inputs a failing node of \p F reads, through i32
+/// values when there are any (a runtime error is about ids), else through
+/// any value; "" when it reads none. Both backends append it to their
+/// runtime errors so the messages are the same.
+std::string failingInputsSuffix(const ir::Module &M, const ir::Function &F,
+                                ir::ValueId Failed);
+
 class Executable {
 public:
   /// \p M is the module after the pipeline.

@@ -139,30 +139,6 @@ void InterpExecutable::initialize(uint64_t Seed) {
   setStep(0);
 }
 
-/// The names of the inputs that \p Failed (transitively) reads in \p F.
-/// With \p IntOnly, only through i32 values: a runtime error is about ids,
-/// so the inputs that feed it ids are the ones to name.
-static std::vector<std::string> inputsReaching(const ir::Module &M,
-                                               const ir::Function &F,
-                                               ir::ValueId Failed,
-                                               bool IntOnly) {
-  std::vector<bool> Reach(F.Nodes.size(), false);
-  Reach[Failed] = true;
-  std::vector<std::string> Names;
-  for (size_t V = Failed + 1; V-- > 0;) {
-    const ir::Node &N = F.Nodes[V];
-    if (!Reach[V] || (IntOnly && V != Failed && N.Type.Elt != ir::DType::I32))
-      continue;
-    const ir::Symbol *S =
-        N.Opcode == ir::Op::Input ? M.lookupSymbol(N.Symbol) : nullptr;
-    if (S && S->Kind == ir::SymbolKind::Input)
-      Names.insert(Names.begin(), S->Name);
-    for (ir::ValueId O : N.Operands)
-      Reach[O] = true;
-  }
-  return Names;
-}
-
 bool InterpExecutable::run(Entry E, std::span<const void *const> Inputs,
                            double Lr, ir::RunResult &R, std::string &Err) {
   const ir::Function *F = Mod->lookupFunction(entryName(E));
@@ -190,14 +166,7 @@ bool InterpExecutable::run(Entry E, std::span<const void *const> Inputs,
   R = ir::interpret(*Mod, *F, In, Values);
   if (R.Ok)
     return true;
-  Err = R.Error;
-  std::vector<std::string> Names =
-      inputsReaching(*Mod, *F, R.FailedNode, /*IntOnly=*/true);
-  if (Names.empty())
-    Names = inputsReaching(*Mod, *F, R.FailedNode, /*IntOnly=*/false);
-  if (!Names.empty())
-    Err += fmt::format(" (input{} '{}')", Names.size() > 1 ? "s" : "",
-                       fmt::join(Names, "', '"));
+  Err = R.Error + failingInputsSuffix(*Mod, *F, R.FailedNode);
   return false;
 }
 

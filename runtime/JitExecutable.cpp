@@ -59,29 +59,6 @@ uint64_t bytesOf(const ir::TensorType &T) {
   return static_cast<uint64_t>(T.numElements()) * ir::dtypeSize(T.Elt);
 }
 
-/// The names of the inputs that \p Failed (transitively) reads in \p F;
-/// with \p IntOnly only through i32 values (the same rule as the interp
-/// backend's, runtime/Interp.cpp).
-std::vector<std::string> inputsReaching(const ir::Module &M,
-                                        const ir::Function &F,
-                                        ir::ValueId Failed, bool IntOnly) {
-  std::vector<bool> Reach(F.Nodes.size(), false);
-  Reach[Failed] = true;
-  std::vector<std::string> Names;
-  for (size_t V = Failed + 1; V-- > 0;) {
-    const ir::Node &N = F.Nodes[V];
-    if (!Reach[V] || (IntOnly && V != Failed && N.Type.Elt != ir::DType::I32))
-      continue;
-    const ir::Symbol *S =
-        N.Opcode == ir::Op::Input ? M.lookupSymbol(N.Symbol) : nullptr;
-    if (S && S->Kind == ir::SymbolKind::Input)
-      Names.insert(Names.begin(), S->Name);
-    for (ir::ValueId O : N.Operands)
-      Reach[O] = true;
-  }
-  return Names;
-}
-
 class JitExecutable final : public Executable {
 public:
   JitExecutable(std::unique_ptr<ir::Module> M, codegen::Layout L,
@@ -229,13 +206,7 @@ std::string JitExecutable::describeFailure(const ir::Function &F,
   std::string Msg = fmt::format("'{}': {}", ir::mnemonic(N.Opcode), Why);
   if (N.L.isValid())
     Msg = fmt::format("{}:{}:{}: {}", Mod->SourceName, N.L.Line, N.L.Col, Msg);
-  std::vector<std::string> Names = inputsReaching(*Mod, F, V, /*IntOnly=*/true);
-  if (Names.empty())
-    Names = inputsReaching(*Mod, F, V, /*IntOnly=*/false);
-  if (!Names.empty())
-    Msg += fmt::format(" (input{} '{}')", Names.size() > 1 ? "s" : "",
-                       fmt::join(Names, "', '"));
-  return Msg;
+  return Msg + failingInputsSuffix(*Mod, F, V);
 }
 
 bool JitExecutable::run(Entry E, std::span<const void *const> Inputs,

@@ -37,50 +37,6 @@ Data unary(Op O, Data X, const Kw &K = {}) {
   return run(O, {v(std::move(X))}, K).Data;
 }
 
-/// The gradient of sum(O(Ins...)) with respect to each operand (nullopt
-/// where the rule gives none), evaluated by the interpreter.
-std::vector<std::optional<Tensor>>
-gradOfSum(Op O, const std::vector<Tensor> &Ins, const Kw &K = {}) {
-  Function F;
-  Builder B(F);
-  TensorMap In, State;
-  std::vector<ValueId> Xs;
-  for (size_t I = 0; I < Ins.size(); ++I) {
-    Node N;
-    N.Opcode = Op::Input;
-    N.Type = Ins[I].Type;
-    N.Symbol = "x" + std::to_string(I);
-    F.Nodes.push_back(N);
-    In[N.Symbol] = Ins[I];
-    Xs.push_back(static_cast<ValueId>(I));
-  }
-  AttrList A;
-  for (const NamedAttrValue &KV : K)
-    A.push_back({KV.Name, KV.Value});
-  ValueId Y = B.make(O, Xs, A);
-  if (F.type(Y).Elt != DType::F64)
-    Y = B.make(Op::Cast, {Y}, {{"to", DType::F64}});
-  ValueId L = B.make(Op::Sum, {Y});
-  gradc::passes::Gradients G = gradc::passes::differentiate(B, L, Xs);
-  EXPECT_TRUE(G.Missing.empty());
-  std::vector<size_t> Slot;
-  for (size_t I = 0; I < Xs.size(); ++I)
-    if (G.Of[I]) {
-      Slot.push_back(F.Results.size());
-      F.Results.push_back({ResultKind::Output, "g", *G.Of[I]});
-    } else {
-      Slot.push_back(SIZE_MAX);
-    }
-  Module M;
-  RunResult R = interpret(M, F, In, State);
-  EXPECT_TRUE(R.Ok) << R.Error;
-  std::vector<std::optional<Tensor>> Out(Xs.size());
-  for (size_t I = 0; I < Xs.size(); ++I)
-    if (R.Ok && Slot[I] != SIZE_MAX)
-      Out[I] = R.Results[Slot[I]];
-  return Out;
-}
-
 /// The gradient of sum(O(X)) for a unary \p O at f64 values \p X.
 Data gradUnary(Op O, Data X, const Kw &K = {}) {
   auto G = gradOfSum(O, {v(std::move(X))}, K);
