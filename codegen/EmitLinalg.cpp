@@ -16,8 +16,8 @@
 //
 // Every nest visits the (x, w, y) triples in the order of the interpreter's
 // forEachConvTap / evalMatmul, so each element is accumulated in the same
-// order: f64 results are bit-identical to the interpreter's. f32 products
-// get the `contract` flag (one FMA per tap; no reassociation). A later issue
+// order: f64 results are bit-identical to the interpreter's. f32 taps are
+// one fused multiply-add each (llvm.fma; no reassociation). A later issue
 // replaces these loops with the packed GEMM/conv engine.
 //
 //===----------------------------------------------------------------------===//
@@ -25,6 +25,7 @@
 #include "codegen/Kernel.h"
 
 #include <llvm/ADT/STLFunctionalExtras.h>
+#include <llvm/IR/Intrinsics.h>
 #include <llvm/Support/ErrorHandling.h>
 
 namespace gradc::codegen {
@@ -34,15 +35,14 @@ using ir::Shape;
 
 namespace {
 
-/// Acc + X * Y; for f32 with `contract`, so the backend emits an FMA. f64
-/// keeps a separate multiply and add: bit-identical to the interpreter.
+/// Acc + X * Y. f32 uses llvm.fma: one rounding per tap, the same
+/// whatever the loop shape or vector width around it (a `contract` flag
+/// would let the backend fuse some products and not others, so results
+/// would depend on the batch size). f64 keeps a separate multiply and add:
+/// bit-identical to the interpreter.
 Value *mulAdd(IRBuilder<> &B, DType T, Value *Acc, Value *X, Value *Y) {
-  IRBuilder<>::FastMathFlagGuard Guard(B);
-  if (T == DType::F32) {
-    FastMathFlags FMF;
-    FMF.setAllowContract();
-    B.setFastMathFlags(FMF);
-  }
+  if (T == DType::F32)
+    return B.CreateIntrinsic(Intrinsic::fma, {X->getType()}, {X, Y, Acc});
   return B.CreateFAdd(Acc, B.CreateFMul(X, Y));
 }
 

@@ -37,7 +37,7 @@ std::string builtStageNames();
 struct CompileOptions {
   std::vector<Define> Defines;
   /// "interp" (the reference interpreter) or "jit" (machine code).
-  std::string Backend = "interp";
+  std::string Backend = "jit";
   /// Worker threads, 0 for all cores (the interpreter runs on one).
   unsigned Threads = 0;
   passes::Instrumentation Instrumentation;

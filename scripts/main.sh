@@ -22,7 +22,7 @@ echo "main: XOR"
   --data y=examples/data/xor_y.csv --steps 2000 --log-every 500
 
 MNIST=$(./scripts/fetch_mnist.sh)
-echo "main: MNIST MLP, 1 epoch (interpreter backend), from $MNIST"
+echo "main: MNIST MLP, 1 epoch (JIT backend), from $MNIST"
 "$GRADC" train examples/mnist_mlp.nn --epochs 1 --log-every 100 \
   --data x="$MNIST/train-images-idx3-ubyte" --data y="$MNIST/train-labels-idx1-ubyte" \
   --eval-data x="$MNIST/t10k-images-idx3-ubyte" --eval-data y="$MNIST/t10k-labels-idx1-ubyte" \

@@ -419,19 +419,19 @@ const Command Commands[] = {
      "  --no-shuffle             batches in file order\n"
      "  --log-every N            log the loss every N steps (default 100)\n"
      "Common: -D NAME=VALUE, --seed S (default 0), --json, --threads N,\n"
-     "--backend interp|jit (default interp).",
+     "--backend jit|interp (default jit).",
      runTrain},
     {"eval", "eval MODEL --load CKPT --data NAME=PATH... [--json]",
      "The mean loss and metrics of a checkpoint over all examples.\n"
      "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
-     "--backend interp|jit (default interp).",
+     "--backend jit|interp (default jit).",
      runEval},
     {"predict",
      "predict MODEL --load CKPT --data NAME=PATH... --out FILE.npy|DIR",
      "Run the model's outputs over all examples and write them as .npy: one\n"
      "output to FILE.npy, or each output to DIR/NAME.npy.\n"
      "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
-     "--backend interp|jit (default interp).",
+     "--backend jit|interp (default jit).",
      runPredict},
     {"compile", "compile MODEL -o OUT.o [--header OUT.h] [--emit obj|asm|llvm]",
      "Compile ahead of time (not available in this version).", notYet},
