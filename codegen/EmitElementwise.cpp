@@ -22,6 +22,8 @@
 // Loops: size-1 axes of the result are dropped and neighbouring axes that
 // every operand walks as one are merged, so `x + b` over [64, 128] + [128]
 // is a 64 x 128 nest with a unit-stride inner loop and `x * 0.5` one loop.
+// The outermost loop is split across threads (parallelLoop) when the op is
+// big enough; a single loop is first cut into blocks of kBlock elements.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernel.h"
@@ -117,6 +119,9 @@ llvm::Value *fromCompute(KernelEmitter &K, llvm::Value *V, ir::DType To) {
   return K.B.CreateFPCast(V, Ty);
 }
 
+/// The elements of one block of a long flat loop split across threads.
+constexpr int64_t kBlock = 8192;
+
 /// One axis of the loop nest: its size and each operand's element stride.
 struct Axis {
   int64_t Size;
@@ -167,6 +172,17 @@ void emitElementwise(KernelEmitter &K) {
 
   LLVMSem Sem{K, Ty};
   std::vector<llvm::Value *> Offs(N + 1, K.i64(0));
+  // Offsets of every buffer at index I of axis A, from the enclosing ones.
+  auto Step = [&](size_t A, const std::vector<llvm::Value *> &Saved,
+                  llvm::Value *I) {
+    for (size_t J = 0; J <= N; ++J) {
+      int64_t S = Axes[A].St[J];
+      if (S == 0)
+        continue;
+      llvm::Value *D = S == 1 ? I : K.B.CreateMul(I, K.i64(S), "", true, true);
+      Offs[J] = K.B.CreateAdd(Saved[J], D, "", true, true);
+    }
+  };
   std::function<void(size_t)> Level = [&](size_t A) {
     if (A == Axes.size()) {
       std::vector<llvm::Value *> X;
@@ -179,16 +195,27 @@ void emitElementwise(KernelEmitter &K) {
       return;
     }
     std::vector<llvm::Value *> Saved = Offs;
-    K.loop(Axes[A].Size, [&](llvm::Value *I) {
-      for (size_t J = 0; J <= N; ++J) {
-        int64_t S = Axes[A].St[J];
-        if (S == 0)
-          continue;
-        llvm::Value *Step = S == 1 ? I : K.B.CreateMul(I, K.i64(S), "", true, true);
-        Offs[J] = K.B.CreateAdd(Saved[J], Step, "", true, true);
-      }
+    auto Body = [&](llvm::Value *I) {
+      Step(A, Saved, I);
       Level(A + 1);
-    });
+    };
+    int64_t Inner = 1;
+    for (size_t B = A + 1; B < Axes.size(); ++B)
+      Inner *= Axes[B].Size;
+    int64_t Size = Axes[A].Size, Blocks = (Size + kBlock - 1) / kBlock;
+    if (A > 0)
+      K.loop(Size, Body);
+    else if (Axes.size() > 1 || !K.parallelWorthwhile(Blocks, kBlock))
+      K.parallelLoop(Size, Inner, Body);
+    else
+      // One long axis: split into blocks of kBlock elements.
+      K.parallelLoop(Blocks, kBlock, [&](llvm::Value *Blk) {
+        llvm::Value *Lo = K.B.CreateMul(Blk, K.i64(kBlock), "", true, true);
+        llvm::Value *Hi = K.B.CreateAdd(Lo, K.i64(kBlock), "", true, true);
+        Hi = K.B.CreateSelect(K.B.CreateICmpSLT(Hi, K.i64(Size)), Hi,
+                              K.i64(Size));
+        K.loopRange(Lo, Hi, Body);
+      });
     Offs = Saved;
   };
   Level(0);

@@ -15,6 +15,8 @@
 //     can fail returns its error code; the caller then branches to the
 //     function's one error exit. The O3 inliner folds kernels into the
 //     function, turning noalias into scoped alias metadata.
+// Big loops of a kernel are split across threads (Parallel.cpp); the module
+// then gets the thread pool, and `gradc_shutdown` stops it.
 // At the end the results are copied to the caller's Results pointers, then
 // the assigned values to their State slots (every read saw the old state;
 // on an error exit State is untouched).
@@ -27,6 +29,7 @@
 #include <cassert>
 
 #include <cmath>
+#include <thread>
 #include <fmt/format.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
@@ -57,9 +60,10 @@ struct Buffer {
 class FunctionEmitter {
 public:
   FunctionEmitter(const ir::Module &M, const ir::Function &F, const Layout &L,
-                  llvm::Module &LM, const llvm::TargetMachine &TM)
+                  llvm::Module &LM, const llvm::TargetMachine &TM,
+                  ParallelConfig &Par)
       : M(M), F(F), L(L), FL(L.Functions.find(F.Name)->second), LM(LM),
-        TM(TM), Ctx(LM.getContext()), B(Ctx) {}
+        TM(TM), Ctx(LM.getContext()), B(Ctx), Par(Par) {}
 
   void emit();
 
@@ -103,6 +107,7 @@ private:
   const llvm::TargetMachine &TM;
   llvm::LLVMContext &Ctx;
   llvm::IRBuilder<> B;
+  ParallelConfig &Par;
   llvm::Function *Fn = nullptr;
   Value *State = nullptr, *Scratch = nullptr, *Inputs = nullptr,
         *Args = nullptr, *Results = nullptr, *ErrorInfo = nullptr;
@@ -227,6 +232,7 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
     Ops.push_back(KF->getArg(static_cast<unsigned>(I + 1)));
   KernelEmitter K(KB, N, V, Ops, KF->getArg(0), OpTypes, KF->getArg(ErrArg),
                   Exit);
+  K.setParallel(&Par);
   switch (ir::getOpInfo(N.Opcode).Family) {
   case ir::OpFamily::Elementwise:
     emitElementwise(K);
@@ -356,14 +362,25 @@ void FunctionEmitter::emit() {
 
 } // namespace
 
+unsigned resolveThreads(unsigned Threads) {
+  if (Threads == 0)
+    Threads = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(Threads, kMaxThreads);
+}
+
 std::unique_ptr<llvm::Module> emitModule(const ir::Module &M, const Layout &L,
                                          llvm::LLVMContext &Ctx,
-                                         const llvm::TargetMachine &TM) {
+                                         const llvm::TargetMachine &TM,
+                                         const EmitOptions &Opts) {
   auto LM = std::make_unique<llvm::Module>("gradc_" + M.Name, Ctx);
   LM->setDataLayout(TM.createDataLayout());
   LM->setTargetTriple(TM.getTargetTriple().str());
+  ParallelConfig Par{resolveThreads(Opts.Threads), Opts.MinParallelWork};
   for (const ir::Function &F : M.Functions)
-    FunctionEmitter(M, F, L, *LM, TM).emit();
+    FunctionEmitter(M, F, L, *LM, TM, Par).emit();
+  emitThreadPoolShutdown(*LM, Par.Used, "gradc_shutdown");
+  if (Par.Used)
+    linkThreadPool(*LM);
   return LM;
 }
 

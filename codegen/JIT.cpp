@@ -81,7 +81,8 @@ std::string verifyModuleText(const llvm::Module &M) {
 }
 
 std::optional<std::string> printMachineCode(const ir::Module &M, bool Asm,
-                                            std::string &Err) {
+                                            std::string &Err,
+                                            unsigned Threads) {
   auto TM = createHostTargetMachine();
   if (!TM) {
     Err = llvm::toString(TM.takeError());
@@ -89,7 +90,9 @@ std::optional<std::string> printMachineCode(const ir::Module &M, bool Asm,
   }
   llvm::LLVMContext Ctx;
   Layout L = computeLayout(M);
-  std::unique_ptr<llvm::Module> LM = emitModule(M, L, Ctx, **TM);
+  EmitOptions Opts;
+  Opts.Threads = Threads;
+  std::unique_ptr<llvm::Module> LM = emitModule(M, L, Ctx, **TM, Opts);
   if (std::string V = verifyModuleText(*LM); !V.empty()) {
     Err = "internal error: invalid LLVM IR: " + V;
     return std::nullopt;

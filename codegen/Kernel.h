@@ -18,6 +18,16 @@
 
 namespace gradc::codegen {
 
+/// What a module's parallel loops may use (Parallel.cpp): the module's
+/// thread count, a compile-time constant, and the least work worth
+/// splitting. Used records that a loop was split (the module then needs the
+/// thread pool).
+struct ParallelConfig {
+  unsigned Threads = 1;
+  int64_t MinWork = 0;
+  bool Used = false;
+};
+
 class KernelEmitter {
 public:
   KernelEmitter(llvm::IRBuilder<> &B, const ir::Node &N, ir::ValueId Id,
@@ -50,6 +60,22 @@ public:
 
   /// Emits `for (I = 0; I < N; ++I) Body(I)` with an i64 induction variable.
   void loop(int64_t N, const std::function<void(llvm::Value *)> &Body);
+  /// Emits `for (I = 0; I < N; ++I) Body(I)` whose iterations write
+  /// disjoint elements of the result, split across the module's threads
+  /// when N * WorkPerIteration (inner-loop steps) reaches the configured
+  /// minimum: Body is then emitted into a worker function run by the thread
+  /// pool (Parallel.cpp). Body reads the buffers through operand() and
+  /// result(); values of the kernel it uses are passed to the worker, but
+  /// it must not use allocas of the kernel (make them inside Body) nor
+  /// failIf. Every element is computed by the same code in the same order
+  /// whatever the thread count.
+  void parallelLoop(int64_t N, int64_t WorkPerIteration,
+                    const std::function<void(llvm::Value *)> &Body);
+  /// Whether parallelLoop(N, WorkPerIteration, ...) would split the loop.
+  bool parallelWorthwhile(int64_t N, int64_t WorkPerIteration) const;
+  /// Uses \p Config for parallelLoop (null: every loop is serial).
+  void setParallel(ParallelConfig *Config) { Par = Config; }
+
   /// Nested loops over \p Dims (outermost first); Body gets the indices.
   void loopNest(const ir::Shape &Dims,
                 const std::function<void(const std::vector<llvm::Value *> &)> &Body);
@@ -83,6 +109,8 @@ private:
   std::vector<ir::TensorType> OperandTypes;
   llvm::Value *ErrorInfo;
   llvm::BasicBlock *ErrorExit;
+  ParallelConfig *Par = nullptr;
+  bool InParallelBody = false;
 };
 
 /// One axis of a loop nest that walks two buffers: its size and the
@@ -100,6 +128,13 @@ std::vector<StridedDim> simplifyStrided(const std::vector<StridedDim> &Dims);
 void stridedNest(KernelEmitter &K, std::span<const StridedDim> Dims,
                  llvm::Value *A, llvm::Value *B,
                  const std::function<void(llvm::Value *, llvm::Value *)> &Body);
+
+/// Defines `void Name()`, which stops the module's worker threads
+/// (\p HasPool) or does nothing.
+void emitThreadPoolShutdown(llvm::Module &M, bool HasPool,
+                            const llvm::Twine &Name);
+/// Links the thread pool (rt/ThreadPool.c) into \p M, which split a loop.
+void linkThreadPool(llvm::Module &M);
 
 /// One emitter per op family; each switches on the ops of its family.
 void emitElementwise(KernelEmitter &K);

@@ -83,7 +83,9 @@ std::unique_ptr<Executable> compileModel(const SourceFile &Src,
   if (Opts.Backend == "interp")
     return makeInterpreterExecutable(std::move(M));
   // jit: LLVM IR per entry, the O3 pipeline, machine code for this host.
-  std::unique_ptr<Executable> X = makeJitExecutable(std::move(M), Err);
+  codegen::EmitOptions EO;
+  EO.Threads = Opts.Threads;
+  std::unique_ptr<Executable> X = makeJitExecutable(std::move(M), Err, EO);
   if (!X)
     Diags.error({}, "{}", Err);
   return X;

@@ -38,7 +38,8 @@ struct CompileOptions {
   std::vector<Define> Defines;
   /// "interp" (the reference interpreter) or "jit" (machine code).
   std::string Backend = "jit";
-  /// Worker threads, 0 for all cores (the interpreter runs on one).
+  /// Threads of the JIT's parallel loops, 0 for all cores (the interpreter
+  /// runs on one).
   unsigned Threads = 0;
   passes::Instrumentation Instrumentation;
 };

@@ -62,11 +62,17 @@ uint64_t bytesOf(const ir::TensorType &T) {
 class JitExecutable final : public Executable {
 public:
   JitExecutable(std::unique_ptr<ir::Module> M, codegen::Layout L,
-                std::unique_ptr<codegen::Jit> J, std::array<EntryFn, 3> Fns)
+                std::unique_ptr<codegen::Jit> J, std::array<EntryFn, 3> Fns,
+                void (*Shutdown)())
       : Executable(std::move(M)), L(std::move(L)), J(std::move(J)), Fns(Fns),
-        State(this->L.StateBytes), Scratch(maxScratch(this->L)),
-        Staging(stagingBytes()) {
+        Shutdown(Shutdown), State(this->L.StateBytes),
+        Scratch(maxScratch(this->L)), Staging(stagingBytes()) {
     initialize(0);
+  }
+  /// The worker threads run the JIT's code: stop them before it goes.
+  ~JitExecutable() override {
+    if (Shutdown)
+      Shutdown();
   }
 
   void readState(std::string_view Name, void *Out) const override {
@@ -122,6 +128,7 @@ private:
   codegen::Layout L;
   std::unique_ptr<codegen::Jit> J;
   std::array<EntryFn, 3> Fns;
+  void (*Shutdown)();
   std::vector<uint64_t> StagingOffsets; // per input, into Staging
   Arena State, Scratch, Staging;
   int64_t StepNoTrain = 0; // the step count of a model without `.step`
@@ -283,8 +290,9 @@ bool JitExecutable::predict(std::span<const void *const> Inputs,
 
 } // namespace
 
-std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
-                                              std::string &Err) {
+std::unique_ptr<Executable>
+makeJitExecutable(std::unique_ptr<ir::Module> M, std::string &Err,
+                  const codegen::EmitOptions &Opts) {
   auto J = codegen::Jit::create();
   if (!J) {
     Err = "cannot create the JIT: " + llvm::toString(J.takeError());
@@ -292,7 +300,7 @@ std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
   }
   codegen::Layout L = codegen::computeLayout(*M);
   std::unique_ptr<llvm::Module> LM =
-      codegen::emitModule(*M, L, (*J)->context(), (*J)->targetMachine());
+      codegen::emitModule(*M, L, (*J)->context(), (*J)->targetMachine(), Opts);
   auto Addrs = (*J)->compile(std::move(LM));
   if (!Addrs) {
     Err = "internal error: JIT compilation failed: " +
@@ -305,8 +313,11 @@ std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
     if (It != Addrs->end())
       Fns[static_cast<size_t>(E)] = reinterpret_cast<EntryFn>(It->second);
   }
-  return std::make_unique<JitExecutable>(std::move(M), std::move(L),
-                                         std::move(*J), Fns);
+  auto Shutdown = Addrs->find("gradc_shutdown");
+  return std::make_unique<JitExecutable>(
+      std::move(M), std::move(L), std::move(*J), Fns,
+      Shutdown == Addrs->end() ? nullptr
+                               : reinterpret_cast<void (*)()>(Shutdown->second));
 }
 
 } // namespace gradc::runtime

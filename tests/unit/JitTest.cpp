@@ -9,6 +9,8 @@
 // to other ops before any function exists and have no reference semantics
 // of their own: the models of JitModelTest.cpp cover them. Also the forms
 // of the function body (args, large constants, assigns) and runtime errors.
+// Each case runs with one thread and, every splittable loop split, with 2,
+// 3 and 4: the results must be the same to the bit.
 //
 // Tolerances, with a the JIT's value and b the interpreter's:
 //   f64: |a - b| <= 1e-12 * max(|b|, 1). Elementwise code calls the same
@@ -277,10 +279,14 @@ struct JitRun {
 /// requires), \p Args, scratch full of NaN bytes (a kernel must not count on
 /// zeroed memory).
 void runJit(const Module &M, const Function &Fn, const TensorMap &In,
-            const TensorMap &State, const std::vector<double> &Args, JitRun &Out) {
+            const TensorMap &State, const std::vector<double> &Args, JitRun &Out,
+            const codegen::EmitOptions &Opts = {}, bool *Split = nullptr) {
   codegen::Layout L = codegen::computeLayout(M);
   codegen::Jit &J = theJit();
-  std::unique_ptr<llvm::Module> LM = codegen::emitModule(M, L, J.context(), J.targetMachine());
+  std::unique_ptr<llvm::Module> LM =
+      codegen::emitModule(M, L, J.context(), J.targetMachine(), Opts);
+  if (Split)
+    *Split = LM->getFunction("gradc_rt_parallel_for") != nullptr;
   if (std::getenv("GRADC_JIT_TEST_PRINT")) // the IR of each case, for debugging
     LM->print(llvm::errs(), nullptr);
   auto Fns = J.compile(std::move(LM));
@@ -314,6 +320,7 @@ void runJit(const Module &M, const Function &Fn, const TensorMap &In,
     ResPtrs.push_back(B.at(0));
   Out.Rc = Entry(StateMem.at(0), Scratch.at(0), InPtrs.data(), Args.data(), ResPtrs.data(),
                  Out.ErrorInfo);
+  reinterpret_cast<void (*)()>(Fns->at("gradc_shutdown"))();
   for (size_t I = 0; I < Fn.Results.size(); ++I) {
     Tensor T(Fn.type(Fn.Results[I].Value));
     runtime::bytesToDoubles(T.Type.Elt, ResMem[I].at(0), T.size(), T.Data.data());
@@ -384,9 +391,35 @@ void checkCase(const Case &C, uint64_t Seed) {
   RunResult Ref = interpret(M, Fn, In, StateCopy);
 
   JitRun Run;
-  runJit(M, Fn, In, State, {}, Run);
+  codegen::EmitOptions One;
+  One.Threads = 1;
+  runJit(M, Fn, In, State, {}, Run, One);
   if (::testing::Test::HasFatalFailure())
     return;
+  // Any thread count, every splittable loop split: the same bits (when the
+  // op has a loop to split; the code is the one-thread code otherwise).
+  for (unsigned Threads : {2u, 3u, 4u}) {
+    JitRun Par;
+    codegen::EmitOptions Opts;
+    Opts.Threads = Threads;
+    Opts.MinParallelWork = 1;
+    bool Split = false;
+    runJit(M, Fn, In, State, {}, Par, Opts, &Split);
+    if (::testing::Test::HasFatalFailure())
+      return;
+    std::string With = What + " with " + std::to_string(Threads) + " threads";
+    EXPECT_EQ(Par.Rc, Run.Rc) << With;
+    EXPECT_EQ(Par.ErrorInfo[0], Run.ErrorInfo[0]) << With;
+    EXPECT_EQ(Par.ErrorInfo[1], Run.ErrorInfo[1]) << With;
+    ASSERT_EQ(Par.Results.size(), Run.Results.size()) << With;
+    for (size_t I = 0; I < Run.Results.size(); ++I)
+      EXPECT_EQ(std::memcmp(Par.Results[I].Data.data(), Run.Results[I].Data.data(),
+                            Run.Results[I].size() * sizeof(double)),
+                0)
+          << With << ": result " << I << " differs in some bit";
+    if (!Split)
+      break;
+  }
   const TensorType &RT = Fn.type(*Out);
   if (!Ref.Ok) {
     EXPECT_EQ(Run.Rc, codegen::kErrIdOutOfRange) << What << ": the interpreter says " << Ref.Error;
