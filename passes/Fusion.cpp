@@ -17,9 +17,11 @@
 //         reduce group, whose producers must also have all their users in
 //         G): so no member is computed for more elements than it has, and
 //         no work is recomputed;
-//       - no user outside G reaches a member of G: the groups stay acyclic.
-//     Members only ever join the group under construction in decreasing
-//     node order, so checking the joining node's own users is enough.
+//       - the groups stay acyclic: no path leaves G or the node and comes
+//         back, through nodes or through other groups (entering a group at
+//         one member and leaving at another). A path of nodes alone is
+//         rejected fast with the reachability bitsets; the path through
+//         groups, which horizontal fusion makes possible, by a search.
 //     Groups of one node are dissolved (they are just that node).
 //  3. Order: a topological sort of groups and single nodes (Kahn, the unit
 //     with the smallest first node first, so unfused code keeps its order;
@@ -106,6 +108,7 @@ public:
 
 private:
   bool canJoin(ValueId V, const Group &G) const;
+  bool closesCycle(ValueId V, const Group &G) const;
   void join(ValueId V, int G) {
     Groups[G].Members.set(V);
     Groups[G].Nodes.push_back(V);
@@ -132,10 +135,53 @@ bool Partitioner::canJoin(ValueId V, const Group &G) const {
       if (!G.Members.test(U))
         return false;
   }
+  // Fast rejection: a path of nodes from V back into G.
   for (ValueId U : Users[V])
     if (!G.Members.test(U) && Reach[U].intersects(G.Members))
       return false;
-  return true;
+  return !closesCycle(V, G);
+}
+
+bool Partitioner::closesCycle(ValueId V, const Group &G) const {
+  // A path that leaves G or V and comes back through other groups (entering
+  // a group at one member and leaving it at another, as its kernel does).
+  // Horizontal fusion makes such paths possible without a path of nodes.
+  auto InMerged = [&](ValueId X) { return X == V || G.Members.test(X); };
+  std::vector<ValueId> Stack;
+  auto PushUsers = [&](ValueId X) {
+    for (ValueId U : Users[X])
+      Stack.push_back(U);
+  };
+  PushUsers(V);
+  for (ValueId M : G.Nodes)
+    PushUsers(M);
+  std::vector<bool> Seen(N, false), SeenGroup(Groups.size(), false);
+  while (!Stack.empty()) {
+    ValueId X = Stack.back();
+    Stack.pop_back();
+    if (InMerged(X)) {
+      // Only a user reached from outside closes a cycle; the direct users
+      // inside the merged group are fine.
+      continue;
+    }
+    if (Seen[X])
+      continue;
+    Seen[X] = true;
+    for (ValueId U : Users[X])
+      if (InMerged(U))
+        return true;
+    PushUsers(X);
+    if (int H = Of[X]; H >= 0 && !SeenGroup[H]) {
+      SeenGroup[H] = true;
+      for (ValueId M : Groups[H].Nodes) {
+        for (ValueId U : Users[M])
+          if (InMerged(U))
+            return true;
+        PushUsers(M);
+      }
+    }
+  }
+  return false;
 }
 
 std::vector<int> Partitioner::run() {
@@ -253,7 +299,12 @@ bool fuseFunction(ir::Function &F) {
       if (--Preds[S] == 0)
         Ready.push({Key[S], S});
   }
-  assert(Order.size() == N && "fusion groups form a cycle");
+  if (Order.size() != N) {
+    // The partition guarantees acyclic groups; never lose nodes if not.
+    assert(false && "fusion groups form a cycle");
+    F.Groups = std::move(Old);
+    return false;
+  }
 
   bool Moved = false;
   std::vector<ir::Node> Nodes;

@@ -26,6 +26,7 @@
 #include "frontend/Frontend.h"
 #include "ir/Fusion.h"
 #include "ir/Interpreter.h"
+#include "ir/Verifier.h"
 #include "passes/PassManager.h"
 #include "runtime/Interp.h"
 #include "runtime/JitExecutable.h"
@@ -190,8 +191,17 @@ TEST_P(FusedModel, SameResultsAsUnfused) {
     ASSERT_TRUE(verifyModule(*Fused).empty());
   }
   size_t Groups = 0;
-  for (const Function &F : Fused->Functions)
+  for (const Function &F : Fused->Functions) {
     Groups += F.Groups.size();
+    // Reordered, never lost: the same nodes and results.
+    const Function &U = *Unfused->lookupFunction(F.Name);
+    EXPECT_EQ(F.Nodes.size(), U.Nodes.size()) << F.Name;
+    ASSERT_EQ(F.Results.size(), U.Results.size()) << F.Name;
+    for (size_t I = 0; I < F.Results.size(); ++I)
+      EXPECT_EQ(F.node(F.Results[I].Value).Opcode,
+                U.node(U.Results[I].Value).Opcode)
+          << F.Name << " result " << F.Results[I].Name;
+  }
   EXPECT_GT(Groups, 0u) << "nothing was fused";
 
   std::string Err;
@@ -256,10 +266,12 @@ TEST(Fusion, CodegenEmitsCountKernelsKernels) {
       // Values inside groups have no scratch region; outputs do.
       FusionInfo I = analyzeFusion(F);
       const codegen::FunctionLayout &FL = L.Functions.at(F.Name);
-      for (ValueId V = 0; V < F.Nodes.size(); ++V)
-        if (I.GroupOf[V] >= 0)
+      for (ValueId V = 0; V < F.Nodes.size(); ++V) {
+        if (I.GroupOf[V] >= 0) {
           EXPECT_EQ(FL.Values[V].has_value(), bool(I.IsOutput[V]))
               << Name << " @" << F.Name << " value " << V;
+        }
+      }
     }
   }
 }
