@@ -14,7 +14,10 @@
 //     node's family emitter through KernelEmitter (Kernel.h). A kernel that
 //     can fail returns its error code; the caller then branches to the
 //     function's one error exit. The O3 inliner folds kernels into the
-//     function, turning noalias into scoped alias metadata.
+//     function, turning noalias into scoped alias metadata;
+//   - a fusion group (ir/Fusion.h): one kernel `<fn>.<first>.fused.<kind>`
+//     (EmitFused.cpp) taking its outputs' buffers, then those of the values
+//     it reads from outside; members that are no outputs have no buffer.
 // Big loops of a kernel are split across threads (Parallel.cpp); the module
 // then gets the thread pool, and `gradc_shutdown` stops it.
 // At the end the results are copied to the caller's Results pointers, then
@@ -24,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Codegen.h"
 #include "codegen/Kernel.h"
+#include "ir/Fusion.h"
 
 #include <algorithm>
 #include <cassert>
@@ -57,13 +61,21 @@ struct Buffer {
   bool Aligned = false; // 64-byte aligned
 };
 
+/// One pointer parameter of a kernel: the buffer passed and its size.
+struct KernelArg {
+  Buffer Buf;
+  uint64_t Bytes;
+  bool ReadOnly;
+};
+
 class FunctionEmitter {
 public:
   FunctionEmitter(const ir::Module &M, const ir::Function &F, const Layout &L,
                   llvm::Module &LM, const llvm::TargetMachine &TM,
                   ParallelConfig &Par)
       : M(M), F(F), L(L), FL(L.Functions.find(F.Name)->second), LM(LM),
-        TM(TM), Ctx(LM.getContext()), B(Ctx), Par(Par) {}
+        TM(TM), Ctx(LM.getContext()), B(Ctx), Par(Par),
+        Info(ir::analyzeFusion(F)) {}
 
   void emit();
 
@@ -92,7 +104,12 @@ private:
   void fill(ir::ValueId V, Value *Ptr, ir::DType T, int64_t Count, Value *Val);
   Buffer emitConstant(ir::ValueId V);
   Buffer emitInput(ir::ValueId V);
+  void callKernel(const std::string &Name, const std::vector<KernelArg> &Args,
+                  const std::function<void(llvm::IRBuilder<> &,
+                                           std::vector<Value *> &, Value *,
+                                           llvm::BasicBlock *)> &Body);
   void emitKernel(ir::ValueId V);
+  void emitGroup(const ir::FusionGroup &G);
   void copy(Value *Dst, bool DstAligned, const Buffer &Src, uint64_t Bytes) {
     if (Bytes)
       B.CreateMemCpy(Dst, llvm::Align(DstAligned ? kAlign : 1), Src.Ptr,
@@ -114,6 +131,7 @@ private:
   llvm::BasicBlock *ErrorExit = nullptr;
   llvm::PHINode *ErrorCode = nullptr;
   std::vector<Buffer> Buf; // per node
+  ir::FusionInfo Info;
 };
 
 llvm::Constant *FunctionEmitter::elt(ir::DType T, double V) {
@@ -182,44 +200,37 @@ Buffer FunctionEmitter::emitInput(ir::ValueId V) {
   return {P, true};
 }
 
-void FunctionEmitter::emitKernel(ir::ValueId V) {
-  const ir::Node &N = F.node(V);
+void FunctionEmitter::callKernel(
+    const std::string &Name, const std::vector<KernelArg> &Args,
+    const std::function<void(llvm::IRBuilder<> &, std::vector<Value *> &,
+                             Value *, llvm::BasicBlock *)> &Body) {
   llvm::Type *PtrTy = B.getPtrTy();
-  std::vector<llvm::Type *> Params(N.Operands.size() + 2, PtrTy);
+  std::vector<llvm::Type *> Params(Args.size() + 1, PtrTy);
   auto *FTy = llvm::FunctionType::get(B.getInt64Ty(), Params, false);
-  auto *KF = llvm::Function::Create(
-      FTy, llvm::GlobalValue::InternalLinkage,
-      fmt::format("{}.{}.{}", F.Name, V, ir::mnemonic(N.Opcode)), LM);
+  auto *KF = llvm::Function::Create(FTy, llvm::GlobalValue::InternalLinkage,
+                                    Name, LM);
   setFunctionAttrs(KF, TM);
   KF->setDoesNotRecurse();
 
   // Parameter attributes: what the layout guarantees of each buffer.
-  auto Describe = [&](unsigned ArgNo, const Buffer &Bf, uint64_t Bytes,
-                      bool ReadOnly) {
+  for (unsigned ArgNo = 0; ArgNo < Args.size(); ++ArgNo) {
+    const KernelArg &A = Args[ArgNo];
     KF->addParamAttr(ArgNo, llvm::Attribute::NoAlias);
     KF->addParamAttr(ArgNo, llvm::Attribute::NoCapture);
     KF->addParamAttr(ArgNo, llvm::Attribute::NoUndef);
-    if (ReadOnly)
+    if (A.ReadOnly)
       KF->addParamAttr(ArgNo, llvm::Attribute::ReadOnly);
-    if (Bf.Aligned)
+    if (A.Buf.Aligned)
       KF->addParamAttr(ArgNo, llvm::Attribute::getWithAlignment(
                                   Ctx, llvm::Align(kAlign)));
-    if (Bytes)
-      KF->addDereferenceableParamAttr(ArgNo, Bytes);
-  };
-  Buffer Out{scratch(V), true};
-  Describe(0, Out, bytesOf(N.Type), false);
-  std::vector<ir::TensorType> OpTypes;
-  for (size_t I = 0; I < N.Operands.size(); ++I) {
-    OpTypes.push_back(F.type(N.Operands[I]));
-    Describe(static_cast<unsigned>(I + 1), Buf[N.Operands[I]],
-             bytesOf(OpTypes.back()), true);
+    if (A.Bytes)
+      KF->addDereferenceableParamAttr(ArgNo, A.Bytes);
   }
-  unsigned ErrArg = static_cast<unsigned>(N.Operands.size() + 1);
+  unsigned ErrArg = static_cast<unsigned>(Args.size());
   KF->addParamAttr(ErrArg, llvm::Attribute::NoAlias);
   KF->addParamAttr(ErrArg, llvm::Attribute::NoCapture);
 
-  // The body, through the family's emitter.
+  // The body.
   llvm::IRBuilder<> KB(Ctx);
   auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", KF);
   auto *Exit = llvm::BasicBlock::Create(Ctx, "error", KF);
@@ -227,53 +238,98 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
   llvm::PHINode *Code = KB.CreatePHI(KB.getInt64Ty(), 1, "code");
   KB.CreateRet(Code);
   KB.SetInsertPoint(Entry);
-  std::vector<Value *> Ops;
-  for (size_t I = 0; I < N.Operands.size(); ++I)
-    Ops.push_back(KF->getArg(static_cast<unsigned>(I + 1)));
-  KernelEmitter K(KB, N, V, Ops, KF->getArg(0), OpTypes, KF->getArg(ErrArg),
-                  Exit);
-  K.setParallel(&Par);
-  switch (ir::getOpInfo(N.Opcode).Family) {
-  case ir::OpFamily::Elementwise:
-    emitElementwise(K);
-    break;
-  case ir::OpFamily::Reduce:
-    emitReduce(K);
-    break;
-  case ir::OpFamily::Movement:
-    emitMovement(K);
-    break;
-  case ir::OpFamily::Linalg:
-    emitLinalg(K);
-    break;
-  case ir::OpFamily::NN:
-    emitNN(K);
-    break;
-  case ir::OpFamily::Loss:
-    emitLoss(K);
-    break;
-  case ir::OpFamily::Source:
-    assert(false && "sources have no kernel");
-    break;
-  }
+  std::vector<Value *> Ptrs;
+  for (unsigned I = 0; I < Args.size(); ++I)
+    Ptrs.push_back(KF->getArg(I));
+  Body(KB, Ptrs, KF->getArg(ErrArg), Exit);
   KB.CreateRet(KB.getInt64(0));
   bool CanFail = Code->getNumIncomingValues() > 0;
   if (!CanFail)
     Exit->eraseFromParent();
 
   // The call, and the branch to the error exit when the kernel can fail.
-  std::vector<Value *> CallArgs{Out.Ptr};
-  for (ir::ValueId O : N.Operands)
-    CallArgs.push_back(Buf[O].Ptr);
+  std::vector<Value *> CallArgs;
+  for (const KernelArg &A : Args)
+    CallArgs.push_back(A.Buf.Ptr);
   CallArgs.push_back(ErrorInfo);
   Value *Rc = B.CreateCall(KF, CallArgs);
-  Buf[V] = Out;
   if (!CanFail)
     return;
   auto *Cont = llvm::BasicBlock::Create(Ctx, "cont", Fn);
   B.CreateCondBr(B.CreateICmpNE(Rc, B.getInt64(0)), ErrorExit, Cont);
   ErrorCode->addIncoming(Rc, B.GetInsertBlock());
   B.SetInsertPoint(Cont);
+}
+
+void FunctionEmitter::emitKernel(ir::ValueId V) {
+  const ir::Node &N = F.node(V);
+  Buffer Out{scratch(V), true};
+  std::vector<KernelArg> Args{{Out, bytesOf(N.Type), false}};
+  std::vector<ir::TensorType> OpTypes;
+  for (ir::ValueId O : N.Operands) {
+    OpTypes.push_back(F.type(O));
+    Args.push_back({Buf[O], bytesOf(OpTypes.back()), true});
+  }
+  callKernel(fmt::format("{}.{}.{}", F.Name, V, ir::mnemonic(N.Opcode)), Args,
+             [&](llvm::IRBuilder<> &KB, std::vector<Value *> &Ptrs,
+                 Value *Err, llvm::BasicBlock *Exit) {
+               std::vector<Value *> Ops(Ptrs.begin() + 1, Ptrs.end());
+               KernelEmitter K(KB, N, V, Ops, Ptrs[0], OpTypes, Err, Exit);
+               K.setParallel(&Par);
+               switch (ir::getOpInfo(N.Opcode).Family) {
+               case ir::OpFamily::Elementwise:
+                 emitElementwise(K);
+                 break;
+               case ir::OpFamily::Reduce:
+                 emitReduce(K);
+                 break;
+               case ir::OpFamily::Movement:
+                 emitMovement(K);
+                 break;
+               case ir::OpFamily::Linalg:
+                 emitLinalg(K);
+                 break;
+               case ir::OpFamily::NN:
+                 emitNN(K);
+                 break;
+               case ir::OpFamily::Loss:
+                 emitLoss(K);
+                 break;
+               case ir::OpFamily::Source:
+                 assert(false && "sources have no kernel");
+                 break;
+               }
+             });
+  Buf[V] = Out;
+}
+
+void FunctionEmitter::emitGroup(const ir::FusionGroup &G) {
+  // Outputs first, then the values the group reads from outside it, each
+  // once, in order of first use.
+  GroupIO IO;
+  std::vector<KernelArg> Args;
+  for (ir::ValueId V = G.Begin; V < G.End; ++V)
+    if (Info.IsOutput[V]) {
+      IO.Outs.push_back(V);
+      Buf[V] = {scratch(V), true};
+      Args.push_back({Buf[V], bytesOf(F.type(V)), false});
+    }
+  for (ir::ValueId V = G.Begin; V < G.End; ++V)
+    for (ir::ValueId O : F.node(V).Operands)
+      if ((O < G.Begin || O >= G.End) &&
+          std::find(IO.Ins.begin(), IO.Ins.end(), O) == IO.Ins.end())
+        IO.Ins.push_back(O);
+  for (ir::ValueId O : IO.Ins)
+    Args.push_back({Buf[O], bytesOf(F.type(O)), true});
+  callKernel(fmt::format("{}.{}.fused.{}", F.Name, G.Begin,
+                         ir::fusionKindName(G.Kind)),
+             Args,
+             [&](llvm::IRBuilder<> &KB, std::vector<Value *> &Ptrs,
+                 Value *Err, llvm::BasicBlock *Exit) {
+               IO.OutPtrs.assign(Ptrs.begin(), Ptrs.begin() + IO.Outs.size());
+               IO.InPtrs.assign(Ptrs.begin() + IO.Outs.size(), Ptrs.end());
+               emitFusedGroup(KB, F, G, IO, Err, Exit);
+             });
 }
 
 void FunctionEmitter::emit() {
@@ -309,8 +365,14 @@ void FunctionEmitter::emit() {
   B.SetInsertPoint(Entry);
 
   Buf.assign(F.Nodes.size(), {});
+  size_t NextGroup = 0;
   for (ir::ValueId V = 0; V < F.Nodes.size(); ++V) {
     const ir::Node &N = F.node(V);
+    if (NextGroup < F.Groups.size() && F.Groups[NextGroup].Begin == V) {
+      emitGroup(F.Groups[NextGroup]);
+      V = F.Groups[NextGroup++].End - 1;
+      continue;
+    }
     switch (N.Opcode) {
     case ir::Op::Constant:
       Buf[V] = emitConstant(V);

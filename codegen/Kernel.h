@@ -56,6 +56,19 @@ public:
 
   /// Element \p Index (an i64) of the buffer \p Ptr of dtype \p T.
   llvm::Value *load(ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
+  /// Element \p Index (flat, row-major) of operand \p I: a load from its
+  /// buffer, or, when the operand is computed in the kernel (a fused
+  /// producer, see setOperandLoader), its value computed there.
+  llvm::Value *loadOperand(size_t I, llvm::Value *Index) {
+    if (OperandLoader)
+      return OperandLoader(I, Index);
+    return load(OperandTypes[I].Elt, Operands[I], Index);
+  }
+  /// Makes loadOperand call \p F (a fused group computing the operands of
+  /// its last member element by element).
+  void setOperandLoader(std::function<llvm::Value *(size_t, llvm::Value *)> F) {
+    OperandLoader = std::move(F);
+  }
   void store(llvm::Value *V, ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
 
   /// Emits `for (I = 0; I < N; ++I) Body(I)` with an i64 induction variable.
@@ -111,6 +124,7 @@ private:
   llvm::BasicBlock *ErrorExit;
   ParallelConfig *Par = nullptr;
   bool InParallelBody = false;
+  std::function<llvm::Value *(size_t, llvm::Value *)> OperandLoader;
 };
 
 /// One axis of a loop nest that walks two buffers: its size and the
@@ -135,6 +149,29 @@ void emitThreadPoolShutdown(llvm::Module &M, bool HasPool,
                             const llvm::Twine &Name);
 /// Links the thread pool (rt/ThreadPool.c) into \p M, which split a loop.
 void linkThreadPool(llvm::Module &M);
+/// Loops over \p Dims (size-1 axes dropped, neighbours walked alike
+/// merged) with a flat offset into each buffer of shape \p Ins broadcast to
+/// \p Dims, then one into a buffer of shape \p Dims; Body gets them.
+void broadcastNest(
+    KernelEmitter &K, const ir::Shape &Dims, const std::vector<ir::Shape> &Ins,
+    const std::function<void(const std::vector<llvm::Value *> &)> &Body);
+
+/// The value of elementwise node \p N (of its dtype) given its operands'
+/// values \p Ops (of dtypes \p OpTypes): ir/ops/Elementwise.h in LLVM IR.
+llvm::Value *emitElementwiseScalar(KernelEmitter &K, const ir::Node &N,
+                                   std::span<llvm::Value *const> Ops,
+                                   std::span<const ir::DType> OpTypes);
+
+/// A fusion group's kernel (EmitFused.cpp): it reads the values \p Ins
+/// from outside the group (buffers \p InPtrs) and writes its outputs
+/// \p Outs (buffers \p OutPtrs).
+struct GroupIO {
+  std::vector<ir::ValueId> Ins, Outs;
+  std::vector<llvm::Value *> InPtrs, OutPtrs;
+};
+void emitFusedGroup(llvm::IRBuilder<> &B, const ir::Function &F,
+                    const ir::FusionGroup &G, const GroupIO &IO,
+                    llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit);
 
 /// One emitter per op family; each switches on the ops of its family.
 void emitElementwise(KernelEmitter &K);

@@ -4,10 +4,10 @@
 //   parsed      the front end: model text -> @model
 //   grad        autodiff (@train_step with the backward graph, clipping and
 //               the optimizer update; @eval; @predict), then dce
+//   optimized   fuse: fusion groups, one kernel each (ir/Fusion.h)
 // and then an Executable on a backend: the interpreter, or the JIT, whose
 // stages `llvm` (the optimized LLVM IR of every entry) and `asm` (the host
-// assembly) `gradc dump` prints with printMachineStage. The `optimized`
-// stage slots in after `grad`.
+// assembly) `gradc dump` prints with printMachineStage.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -25,7 +25,7 @@
 namespace gradc::runtime {
 
 /// How far the pipeline runs.
-enum class Stage : uint8_t { Parsed, Grad, Llvm, Asm };
+enum class Stage : uint8_t { Parsed, Grad, Optimized, Llvm, Asm };
 /// Every stage of SPEC §2 `gradc dump`, built or not.
 inline constexpr std::string_view StageNames[] = {"parsed", "grad", "optimized",
                                                   "llvm", "asm"};

@@ -71,7 +71,7 @@ int64_t check(const Case &C, int64_t *ErrorInfo = nullptr) {
     What += " " + formatType(T);
   Module M;
   M.Name = "case";
-  M.Functions.push_back({"f", {}, {}});
+  M.Functions.push_back({"f", {}, {}, {}});
   Function &Fn = M.Functions.back();
   Builder B(Fn);
   for (size_t I = 0; I < C.Operands.size(); ++I)

@@ -349,7 +349,7 @@ void checkCase(const Case &C, uint64_t Seed) {
   std::string What(mnemonic(C.O));
   Module M;
   M.Name = "case";
-  M.Functions.push_back({"f", {}, {}});
+  M.Functions.push_back({"f", {}, {}, {}});
   Function &Fn = M.Functions.back();
   Builder B(Fn);
   // Float operands alternate between inputs (caller's buffers) and params
@@ -503,7 +503,7 @@ TEST(OpJit, ArgsConstantsAndAssignsFollowTheInterpreter) {
   Sym(SymbolKind::State, "n", f64({}));
   Sym(SymbolKind::Arg, "lr", f64({}));
   Sym(SymbolKind::Arg, "k", f32({}));
-  M.Functions.push_back({"f", {}, {}});
+  M.Functions.push_back({"f", {}, {}, {}});
   Function &F = M.Functions.back();
   Builder B(F);
   std::vector<ValueId> S;
