@@ -21,6 +21,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/gradcConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/gradcConfig.cmake
   ${PROJECT_BINARY_DIR}/gradcConfigVersion.cmake DESTINATION ${GRADC_CMAKE_DIR})
+# Relocatable: the prefix is found from the .pc file's own place.
+file(RELATIVE_PATH GRADC_PC_UP /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
 configure_file(cmake/gradc.pc.in ${PROJECT_BINARY_DIR}/gradc.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/gradc.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

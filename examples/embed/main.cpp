@@ -5,15 +5,17 @@
 // checkpoint that the command line reads:
 //
 //   embed examples/mnist_mlp.nn ~/.cache/gradc/mnist mnist.safetensors [STEPS]
-//   gradc eval examples/mnist_mlp.nn --load mnist.safetensors \
-//       --data x=~/.cache/gradc/mnist/t10k-images-idx3-ubyte \
+//   gradc eval examples/mnist_mlp.nn --load mnist.safetensors
+//       --data x=~/.cache/gradc/mnist/t10k-images-idx3-ubyte
 //       --data y=~/.cache/gradc/mnist/t10k-labels-idx1-ubyte
+//   (one command line)
 //
 // Build: c++ -std=c++20 main.cpp $(pkg-config --cflags --libs gradc), or
 // with CMake: find_package(gradc) and target_link_libraries(embed gradc::gradc)
 // (examples/embed/CMakeLists.txt).
 #include <gradc/gradc.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

@@ -62,7 +62,8 @@ out = run([exe], want=2)
 if "usage: embed" not in out:
     sys.exit("FAIL: the pkg-config-built example did not run:\n" + out)
 ldd = run(["ldd", exe])
-if os.path.join(libdir, "libgradc.so") not in ldd:
+used = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "libgradc.so" in l and "=>" in l]
+if not used or os.path.dirname(os.path.realpath(used[0])) != os.path.realpath(libdir):
     sys.exit("FAIL: the pkg-config build does not use the installed libgradc:\n" + ldd)
 print("pkg-config gradc: built and ran examples/embed against", libdir)
 print("PASS")
