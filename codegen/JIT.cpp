@@ -15,6 +15,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -48,6 +49,31 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine() {
   if (!JTMB)
     return JTMB.takeError();
   return JTMB->createTargetMachine();
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(std::string_view Cpu) {
+  if (Cpu.empty())
+    return createHostTargetMachine();
+  // Checked on the host's subtarget first: LLVM warns on stderr about an
+  // unknown CPU when it builds a target machine for one.
+  auto Host = createHostTargetMachine();
+  if (!Host)
+    return Host.takeError();
+  if (!(*Host)->getMCSubtargetInfo()->isCPUStringValid(Cpu))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "unknown CPU '" + std::string(Cpu) + "' for " +
+            (*Host)->getTargetTriple().str() +
+            " (e.g. x86-64, x86-64-v2, x86-64-v3, x86-64-v4, znver4)");
+  llvm::orc::JITTargetMachineBuilder JTMB((*Host)->getTargetTriple());
+  JTMB.setCPU(std::string(Cpu));
+  JTMB.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  JTMB.setRelocationModel(llvm::Reloc::PIC_);
+  auto TM = JTMB.createTargetMachine();
+  if (!TM)
+    return TM.takeError();
+  return TM;
 }
 
 void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM) {

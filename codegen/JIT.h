@@ -37,6 +37,10 @@ namespace gradc::codegen {
 
 /// A target machine for this host (as the JIT uses).
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine();
+/// The same for CPU \p Cpu of the host's architecture ("" = the host's CPU
+/// and features), for ahead-of-time code; an error names an unknown CPU.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(std::string_view Cpu);
 
 /// Runs the O3 pipeline built with \p TM on \p M.
 void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM);

@@ -75,6 +75,13 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
   return M;
 }
 
+std::unique_ptr<ir::Module> buildFinalModule(const SourceFile &Src,
+                                             const CompileOptions &Opts,
+                                             DiagnosticEngine &Diags,
+                                             std::ostream &Log) {
+  return buildModule(Src, Opts, Stage::Optimized, Diags, Log);
+}
+
 std::unique_ptr<Executable> compileModel(const SourceFile &Src,
                                          const CompileOptions &Opts,
                                          DiagnosticEngine &Diags,
@@ -84,8 +91,7 @@ std::unique_ptr<Executable> compileModel(const SourceFile &Src,
     Diags.error({}, "{}", Err);
     return nullptr;
   }
-  std::unique_ptr<ir::Module> M =
-      buildModule(Src, Opts, Stage::Optimized, Diags, Log);
+  std::unique_ptr<ir::Module> M = buildFinalModule(Src, Opts, Diags, Log);
   if (!M)
     return nullptr;
   if (Opts.Backend == "interp")

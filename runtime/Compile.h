@@ -64,6 +64,13 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
 bool printMachineStage(const ir::Module &M, Stage S, std::ostream &OS,
                        std::string &Err);
 
+/// buildModule up to the last IR stage: the module every backend (and the
+/// AOT object) compiles. Null when an error was reported.
+std::unique_ptr<ir::Module> buildFinalModule(const SourceFile &Src,
+                                             const CompileOptions &Opts,
+                                             DiagnosticEngine &Diags,
+                                             std::ostream &Log);
+
 /// buildModule up to the last stage, then an Executable on Opts.Backend
 /// (which must pass checkBackend). Null when an error was reported.
 std::unique_ptr<Executable> compileModel(const SourceFile &Src,

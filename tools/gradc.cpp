@@ -389,6 +389,25 @@ int runPredict(std::vector<std::string> &Args) {
   return runtime::runPredict(Src, C, std::cout, std::cerr);
 }
 
+int runCompile(std::vector<std::string> &Args) {
+  Options O(Args, "compile");
+  ModelArgs A;
+  runtime::CompileCommand C;
+  std::string V;
+  while (!O.done()) {
+    if (O.value("--threads", V))
+      C.Compile.Threads =
+          static_cast<unsigned>(parseInt("compile", "--threads", V, 1));
+    else if (!O.value("-o", C.OutPath) && !O.value("--header", C.HeaderPath) &&
+             !O.value("--emit", C.Emit) && !O.value("--cpu", C.Cpu) &&
+             !modelOption(O, A))
+      O.unknown();
+  }
+  C.Compile.Defines = A.Defines;
+  SourceFile Src = readModel(A, "compile");
+  return runtime::runCompile(Src, C, std::cerr);
+}
+
 const Command Commands[] = {
     {"check", "check MODEL [-D NAME=VALUE]...",
      "Parse and verify a model file; prints diagnostics only.", runCheck},
@@ -432,8 +451,18 @@ const Command Commands[] = {
      "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
      "--backend jit|interp (default jit).",
      runPredict},
-    {"compile", "compile MODEL -o OUT.o [--header OUT.h] [--emit obj|asm|llvm]",
-     "Compile ahead of time (not available in this version).", notYet},
+    {"compile",
+     "compile MODEL -o OUT.o [--header OUT.h] [--emit obj|asm|llvm] [options]",
+     "Compile a model ahead of time into a self-contained object that links\n"
+     "into a C program with `cc prog.c OUT.o -lm` (docs/aot.md).\n"
+     "  -o OUT                   the object (or assembly, or LLVM IR)\n"
+     "  --header OUT.h           write the C header declaring its interface\n"
+     "  --emit obj|asm|llvm      what to write to OUT (default obj)\n"
+     "  --cpu NAME               the CPU to compile for (default: this host;\n"
+     "                           x86-64-v3 for portable AVX2 code)\n"
+     "  --threads N              worker threads of the compiled code (default 1)\n"
+     "  -D NAME=VALUE            override a const",
+     runCompile},
     {"bench", "bench MODEL [--steps N]",
      "Benchmark a model (not available in this version).", notYet},
 };
