@@ -96,11 +96,16 @@ int fail(std::ostream &Log, std::string_view Msg) {
   return 1;
 }
 
-/// The entry a bench times: training when there is a train block.
+/// The entry a bench times: training when there is a train block, else
+/// @eval when it computes something, else @predict.
 std::optional<Entry> benchEntry(const Executable &X) {
-  for (Entry E : {Entry::TrainStep, Entry::Eval, Entry::Predict})
-    if (X.hasEntry(E))
-      return E;
+  if (X.hasEntry(Entry::TrainStep))
+    return Entry::TrainStep;
+  if (X.hasEntry(Entry::Eval) &&
+      (X.evalHasLoss() || !X.metricNames().empty()))
+    return Entry::Eval;
+  if (X.hasEntry(Entry::Predict) && !X.outputs().empty())
+    return Entry::Predict;
   return std::nullopt;
 }
 
@@ -250,7 +255,7 @@ int runBench(const SourceFile &Model, const BenchCommand &C, std::ostream &Out,
                      X->module().Name, EntryName, X->batchSize(), CO.Backend,
                      Threads, Threads == 1 ? "" : "s");
   Log << fmt::format("  compile     {:.1f} ms\n", CompileMs);
-  Log << fmt::format("  step        {:.4f} ms median (min {:.4f}, mean {:.4f}) "
+  Log << fmt::format("  step        {:.4g} ms median (min {:.4g}, mean {:.4g}) "
                      "over {} steps after {} warm-up\n",
                      StepMs, MinMs, MeanMs, C.Steps, C.Warmup);
   Log << fmt::format("  throughput  {:.0f} examples/s\n", PerSecond);

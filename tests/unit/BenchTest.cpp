@@ -216,6 +216,12 @@ TEST(BenchTest, WithoutTrainBlock) {
       << Log;
   EXPECT_EQ(string(J, "entry"), "predict");
   EXPECT_EQ(number(J, "batch"), 2);
+  // Neither: nothing to time.
+  EXPECT_EQ(bench("input x : f32[2, 3]\nparam W : f32[3, 1] = ones\n"
+                  "h = x @ W\n",
+                  C, J, Log),
+            1);
+  EXPECT_NE(Log.find("nothing to run"), std::string::npos) << Log;
 }
 
 TEST(BenchTest, Errors) {
