@@ -100,7 +100,11 @@ import datetime, glob, json, os, statistics, sys
 
 def load(path):
     with open(path) as f:
-        return json.loads(f.read().strip().splitlines()[-1])
+        lines = f.read().strip().splitlines()
+    return json.loads(lines[-1]) if lines else None  # None: a run in progress
+
+def load_all(pattern):
+    return [r for r in (load(p) for p in sorted(glob.glob(pattern))) if r]
 
 NOTES = {
     "torch_a_mlp": "same network and optimizer as torch (a): SGD lr 0.1",
@@ -118,7 +122,7 @@ TORCH = {"a": "(a) MLP 784-128-10, SGD, b64", "b": "(b) MLP 784-512-512-10, Adam
 
 torch_ms, torch_ver = {}, ""
 for t in "abcd":
-    runs = [load(p) for p in sorted(glob.glob(f"{raw}/torch.{t}.*.json"))]
+    runs = load_all(f"{raw}/torch.{t}.*.json")
     if not runs:
         continue
     torch_ver = runs[0]["torch"]
@@ -135,7 +139,7 @@ for key in ORDER:
     t = os.path.basename(paths[0]).split(".")[1] if paths else None
     if t not in torch_ms:
         continue
-    runs = [load(p) for p in paths]
+    runs = load_all(f"{raw}/gradc.*.{key}.*.json")
     g = statistics.median(r["step_ms"] for r in runs)
     tm = statistics.median(torch_ms[t])
     rows.append((TORCH[t], key, f"{len(runs)}/{len(torch_ms[t])}", runs[0]["batch"], g,
@@ -151,8 +155,8 @@ L.append(f"Table written {now}; {version} (commit {commit}); PyTorch {torch_ver}
          f"for torch; {reps} interleaved repetitions, medians over them of each run's median "
          f"ms/step (gradc: {steps} timed steps after 10 warm-up, XOR 20000 after 500; "
          f"torch: one epoch less its first 20 steps, XOR the mean of 20000 steps after 500). "
-         f"Load average (1, 5, 15 min) {load_before} before the table was written, {load_after} after"
-         + (" (--report: both at report time)." if report_only else "."))
+         + (f"Load average (1, 5, 15 min) when the table was written: {load_before}." if report_only
+          else f"Load average (1, 5, 15 min) {load_before} at the start, {load_after} at the end."))
 L.append("")
 L.append("| torch model | gradc model | runs gradc/torch | batch | gradc ms/step | (range) | torch ms/step | (range) "
          "| torch / gradc | gradc compile ms | gradc peak bytes | gradc model vs torch |")

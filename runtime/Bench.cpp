@@ -101,8 +101,7 @@ int fail(std::ostream &Log, std::string_view Msg) {
 std::optional<Entry> benchEntry(const Executable &X) {
   if (X.hasEntry(Entry::TrainStep))
     return Entry::TrainStep;
-  if (X.hasEntry(Entry::Eval) &&
-      (X.evalHasLoss() || !X.metricNames().empty()))
+  if (X.hasEntry(Entry::Eval) && (X.evalHasLoss() || !X.metricNames().empty()))
     return Entry::Eval;
   if (X.hasEntry(Entry::Predict) && !X.outputs().empty())
     return Entry::Predict;
