@@ -45,6 +45,16 @@ struct TensorInfo {
 };
 
 enum class Entry : uint8_t { TrainStep, Eval, Predict };
+
+/// The memory one call of an entry point works in, in bytes, as the backend
+/// holds it (what `gradc bench` reports as peak_bytes; docs/cli.md).
+struct MemoryUse {
+  uint64_t State = 0;   // params, optimizer slots, statistics, .step, .seed
+  uint64_t Scratch = 0; // the call's intermediate values
+  uint64_t Inputs = 0;  // one batch of every input the entry reads
+  uint64_t Results = 0; // the buffers the results come back in
+  uint64_t total() const { return State + Scratch + Inputs + Results; }
+};
 /// The IR function of \p E: "train_step", "eval", "predict".
 std::string_view entryName(Entry E);
 
@@ -115,6 +125,11 @@ public:
   /// The outputs of one batch, in the order of outputs().
   virtual bool predict(std::span<const void *const> Inputs,
                        std::vector<HostTensor> &Outputs, std::string &Err) = 0;
+
+  /// The memory a call of \p E (which must exist) uses. This default counts
+  /// the state, inputs and results in their dtypes and no scratch; each
+  /// backend says what it really allocates.
+  virtual MemoryUse memoryUse(Entry E) const;
 
 protected:
   std::unique_ptr<ir::Module> Mod;

@@ -93,6 +93,7 @@ public:
             std::vector<double> &Metrics, std::string &Err) override;
   bool predict(std::span<const void *const> Inputs,
                std::vector<HostTensor> &Outputs, std::string &Err) override;
+  MemoryUse memoryUse(Entry E) const override;
 
 private:
   static uint64_t maxScratch(const codegen::Layout &L) {
@@ -252,6 +253,28 @@ bool JitExecutable::run(Entry E, std::span<const void *const> Inputs,
             ? describeFailure(*F, V, ErrorInfo[1], Inputs, Args)
             : fmt::format("runtime error {} in @{}", Rc, F->Name);
   return false;
+}
+
+/// \p Bytes rounded up to the alignment, as the arenas hold them.
+uint64_t aligned(uint64_t Bytes) {
+  return (Bytes + codegen::kAlign - 1) / codegen::kAlign * codegen::kAlign;
+}
+
+/// The state arena, the entry's own part of the scratch arena (which is
+/// sized to the largest entry), each input the entry reads as the aligned
+/// buffer the code reads, and the host buffers of the results.
+MemoryUse JitExecutable::memoryUse(Entry E) const {
+  const ir::Function *F = Mod->lookupFunction(entryName(E));
+  assert(F && "no such entry");
+  MemoryUse U;
+  U.State = aligned(L.StateBytes);
+  U.Scratch = aligned(L.Functions.find(F->Name)->second.ScratchBytes);
+  for (size_t I = 0; I < inputs().size(); ++I)
+    if (readsInput(E, I))
+      U.Inputs += aligned(bytesOf(inputs()[I].Type));
+  for (const ir::Result &R : F->Results)
+    U.Results += bytesOf(F->type(R.Value));
+  return U;
 }
 
 double scalarOf(const HostTensor &T) {
