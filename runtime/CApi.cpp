@@ -169,7 +169,9 @@ extern "C" {
 
 const char *gradc_last_error(void) { return LastError.c_str(); }
 
-const char *gradc_status_name(gradc_status S) {
+const char *gradc_status_name(int S) {
+  // An int, not a gradc_status: any value a caller passes is defined
+  // (an enum parameter holding a value outside the enumeration is not).
   switch (S) {
   case GRADC_OK:
     return "GRADC_OK";

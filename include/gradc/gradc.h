@@ -45,8 +45,9 @@ typedef enum gradc_status {
 /* The message of the last call that failed on this thread ("" if none).
    Valid until the next failing call on this thread. */
 const char *gradc_last_error(void);
-/* A short name of a status ("GRADC_SIZE_MISMATCH"). */
-const char *gradc_status_name(gradc_status status);
+/* A short name of a status ("GRADC_SIZE_MISMATCH"); "GRADC_UNKNOWN_STATUS"
+   for a value that is none. */
+const char *gradc_status_name(int status);
 /* "0.1.0". */
 const char *gradc_version(void);
 

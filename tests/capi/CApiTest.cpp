@@ -77,7 +77,7 @@ TEST(CApi, VersionAndStatusNames) {
   EXPECT_STREQ(gradc_status_name(GRADC_OK), "GRADC_OK");
   EXPECT_STREQ(gradc_status_name(GRADC_SIZE_MISMATCH), "GRADC_SIZE_MISMATCH");
   EXPECT_STREQ(gradc_status_name(GRADC_INTERNAL_ERROR), "GRADC_INTERNAL_ERROR");
-  EXPECT_STREQ(gradc_status_name(static_cast<gradc_status>(99)), "GRADC_UNKNOWN_STATUS");
+  EXPECT_STREQ(gradc_status_name(99), "GRADC_UNKNOWN_STATUS");
 }
 
 TEST(CApi, BadModelTextReturnsTheDiagnostics) {
