@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
+#include "JitTestUtil.h"
 
 #include "codegen/Codegen.h"
 #include "codegen/JIT.h"
@@ -46,15 +47,10 @@
 using namespace gradc;
 using namespace gradc::ir;
 using gradc::test::Random;
+using gradc::test::randomBatch;
+using gradc::test::slurp;
 
 namespace {
-
-std::string slurp(const std::string &Path) {
-  std::ifstream In(Path);
-  std::stringstream SS;
-  SS << In.rdbuf();
-  return SS.str();
-}
 
 /// The model at \p Path after `Passes`, with -D \p Defs; with \p Wide every
 /// f32 made f64 first.
@@ -89,21 +85,6 @@ std::unique_ptr<Module> build(const std::string &Path, const std::string &Passes
   PM.run(*M);
   EXPECT_TRUE(verifyModule(*M).empty()) << Log.str();
   return M;
-}
-
-/// Random batches for every input (class ids below 2: valid everywhere).
-std::vector<std::vector<uint8_t>> randomBatch(const runtime::Executable &X,
-                                              Random &R) {
-  std::vector<std::vector<uint8_t>> Out;
-  for (const runtime::TensorInfo &I : X.inputs()) {
-    std::vector<double> V(static_cast<size_t>(I.Type.numElements()));
-    for (double &D : V)
-      D = I.Type.Elt == DType::I32 ? std::floor(R.uniform(0, 2))
-                                   : R.uniform(-1, 1);
-    Out.emplace_back(V.size() * dtypeSize(I.Type.Elt));
-    runtime::doublesToBytes(I.Type.Elt, V.data(), V.size(), Out.back().data());
-  }
-  return Out;
 }
 
 std::vector<uint8_t> stateBytes(const runtime::Executable &X,

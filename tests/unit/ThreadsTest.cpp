@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
+#include "JitTestUtil.h"
 
 #include "codegen/Codegen.h"
 #include "codegen/JIT.h"
@@ -39,15 +40,10 @@
 using namespace gradc;
 using namespace gradc::ir;
 using gradc::test::Random;
+using gradc::test::randomBatch;
+using gradc::test::slurp;
 
 namespace {
-
-std::string slurp(const std::string &Path) {
-  std::ifstream In(Path);
-  std::stringstream SS;
-  SS << In.rdbuf();
-  return SS.str();
-}
 
 /// The model at \p Path after the pipeline, with \p Defs.
 std::unique_ptr<Module> buildModel(const std::string &Path,
@@ -66,22 +62,6 @@ std::unique_ptr<Module> buildModel(const std::string &Path,
   EXPECT_TRUE(PM.parsePipeline("autodiff,dce", Err)) << Err;
   EXPECT_TRUE(PM.run(*M)) << Log.str();
   return M;
-}
-
-/// Random inputs for \p X; i32 inputs are class ids below the smallest
-/// class count the model could have (2), or below its logits' width.
-std::vector<std::vector<uint8_t>> randomBatch(const runtime::Executable &X,
-                                              Random &R) {
-  std::vector<std::vector<uint8_t>> Out;
-  for (const runtime::TensorInfo &I : X.inputs()) {
-    std::vector<double> V(static_cast<size_t>(I.Type.numElements()));
-    for (double &D : V)
-      D = I.Type.Elt == DType::I32 ? std::floor(R.uniform(0, 2))
-                                   : R.uniform(-1, 1);
-    Out.emplace_back(V.size() * dtypeSize(I.Type.Elt));
-    runtime::doublesToBytes(I.Type.Elt, V.data(), V.size(), Out.back().data());
-  }
-  return Out;
 }
 
 /// Everything a few calls of an executable produce, as raw bytes.
