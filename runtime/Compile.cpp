@@ -21,6 +21,8 @@ std::optional<Stage> parseStage(std::string_view Name) {
     return Stage::Parsed;
   if (Name == "grad")
     return Stage::Grad;
+  if (Name == "optimized")
+    return Stage::Optimized;
   if (Name == "llvm")
     return Stage::Llvm;
   if (Name == "asm")
@@ -28,7 +30,9 @@ std::optional<Stage> parseStage(std::string_view Name) {
   return std::nullopt;
 }
 
-std::string builtStageNames() { return "parsed, grad, llvm, asm"; }
+std::string builtStageNames() {
+  return "parsed, grad, optimized, llvm, asm";
+}
 
 std::string backendNames() { return "interp, jit"; }
 
@@ -64,6 +68,13 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
   // @eval and @predict; then the nodes nothing needs go.
   if (!runPasses(*M, "autodiff,dce", Opts, Diags, Log))
     return nullptr;
+  if (Upto == Stage::Grad)
+    return M;
+
+  // optimized: constant folding, simplification, CSE, transposes folded
+  // into matmuls, dce (passes::OptimizationPipeline; docs/passes.md).
+  if (!runPasses(*M, passes::OptimizationPipeline, Opts, Diags, Log))
+    return nullptr;
   return M;
 }
 
@@ -77,7 +88,7 @@ std::unique_ptr<Executable> compileModel(const SourceFile &Src,
     return nullptr;
   }
   std::unique_ptr<ir::Module> M =
-      buildModule(Src, Opts, Stage::Grad, Diags, Log);
+      buildModule(Src, Opts, Stage::Optimized, Diags, Log);
   if (!M)
     return nullptr;
   if (Opts.Backend == "interp")

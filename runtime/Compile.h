@@ -4,10 +4,10 @@
 //   parsed      the front end: model text -> @model
 //   grad        autodiff (@train_step with the backward graph, clipping and
 //               the optimizer update; @eval; @predict), then dce
+//   optimized   the optimization pipeline (passes::OptimizationPipeline)
 // and then an Executable on a backend: the interpreter, or the JIT, whose
 // stages `llvm` (the optimized LLVM IR of every entry) and `asm` (the host
-// assembly) `gradc dump` prints with printMachineStage. The `optimized`
-// stage slots in after `grad`.
+// assembly) `gradc dump` prints with printMachineStage.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -25,13 +25,14 @@
 namespace gradc::runtime {
 
 /// How far the pipeline runs.
-enum class Stage : uint8_t { Parsed, Grad, Llvm, Asm };
+enum class Stage : uint8_t { Parsed, Grad, Optimized, Llvm, Asm };
 /// Every stage of SPEC §2 `gradc dump`, built or not.
 inline constexpr std::string_view StageNames[] = {"parsed", "grad", "optimized",
                                                   "llvm", "asm"};
 /// The stage called \p Name, or nullopt when this build has no such stage.
 std::optional<Stage> parseStage(std::string_view Name);
-/// The names of the stages this build has ("parsed, grad, llvm, asm").
+/// The names of the stages this build has ("parsed, grad, optimized, llvm,
+/// asm").
 std::string builtStageNames();
 
 struct CompileOptions {

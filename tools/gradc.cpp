@@ -395,9 +395,8 @@ const Command Commands[] = {
     {"dump",
      "dump MODEL [--stage STAGE] [--print-after-all] [-D NAME=VALUE]...",
      "Print the model's IR at a stage (default: parsed) as re-parseable text.\n"
-     "Stages: parsed, grad, optimized, llvm, asm (this version builds: "
-     "parsed,\n"
-     "grad, llvm, asm). llvm and asm print the JIT's optimized LLVM IR and\n"
+     "Stages: parsed, grad, optimized (after the optimization passes),\n"
+     "llvm, asm. llvm and asm print the JIT's optimized LLVM IR and\n"
      "host assembly. Pass instrumentation: --print-after-all,\n"
      "--print-after=NAME, --print-before=NAME, --verify-each, --time-passes\n"
      "(on stderr).",

@@ -46,7 +46,8 @@ std::string slurp(const std::string &Path) {
   return SS.str();
 }
 
-/// The model at \p Path with B = 4 after the pipeline; with \p Wide, every
+/// The model at \p Path with B = 4 after the pipeline (autodiff and the
+/// optimization passes, as compileModel runs them); with \p Wide, every
 /// f32 made f64 first (as GradCheck.cpp converts).
 std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &Text,
                                    bool Wide) {
@@ -75,7 +76,9 @@ std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &T
   }
   passes::PassManager PM({}, Log, Diags);
   std::string Err;
-  EXPECT_TRUE(PM.parsePipeline("autodiff,dce", Err)) << Err;
+  EXPECT_TRUE(PM.parsePipeline(
+      "autodiff,dce," + std::string(passes::OptimizationPipeline), Err))
+      << Err;
   EXPECT_TRUE(PM.run(*M)) << Log.str();
   return M;
 }
