@@ -2,10 +2,11 @@
 //
 // Lowers the Linalg family (ir/ops/Linalg.cpp) to plain loop nests:
 //
-//   matmul              batch axes broadcast; per result row (the loop over
+//   matmul, matmul_t    batch axes broadcast; per result row (the loop over
 //                       batch and i) a k-j nest whose j loop is innermost
-//                       and contiguous, accumulating into the zeroed row,
-//                       so LLVM vectorizes it;
+//                       and contiguous in the result, accumulating into the
+//                       zeroed row, so LLVM vectorizes it (matmul_t: a
+//                       transposed operand is only indexed differently);
 //   conv2d              direct loops (n, o), c, p, q, i, j: the result plane
 //                       starts at the bias (or 0) and each tap adds
 //                       x * w over the rows and columns where the tap falls
@@ -74,7 +75,14 @@ void emitMatmul(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   const Shape &AD = K.operandType(0).Dims, &BD = K.operandType(1).Dims,
               &OD = K.resultType().Dims;
-  int64_t M = AD[AD.size() - 2], KK = AD.back(), N = BD.back();
+  // matmul_t reads an operand with its last two axes swapped where its flag
+  // is set: A(i, p) at i*AI + p*AP, B(p, j) at p*BP + j*BJ.
+  const ir::AttrValue *FA = ir::findAttr(K.node().Attrs, "transpose_a"),
+                      *FB = ir::findAttr(K.node().Attrs, "transpose_b");
+  bool TA = FA && std::get<bool>(*FA), TB = FB && std::get<bool>(*FB);
+  int64_t M = OD[OD.size() - 2], N = OD.back();
+  int64_t KK = TA ? AD[AD.size() - 2] : AD.back();
+  int64_t AI = TA ? 1 : KK, AP = TA ? M : 1, BP = TB ? 1 : N, BJ = TB ? KK : 1;
   Shape Batch(OD.begin(), OD.end() - 2);
   std::vector<int64_t> SA = batchStrides(Shape(AD.begin(), AD.end() - 2), Batch),
                        SB = batchStrides(Shape(BD.begin(), BD.end() - 2), Batch);
@@ -102,17 +110,19 @@ void emitMatmul(KernelEmitter &K) {
     }
     // PO[i, j] += PA[i, p] * PB[p, j], in the interpreter's i, p, j order,
     // from +0.
-    Value *RowA = B.CreateAdd(OffA, B.CreateMul(I, K.i64(KK)));
+    Value *RowA = B.CreateAdd(OffA, B.CreateMul(I, K.i64(AI)));
     Value *RowO = B.CreateMul(R, K.i64(N));
     K.loop(N, [&](Value *J) {
       K.store(K.constant(T, 0.0), T, K.result(), B.CreateAdd(RowO, J));
     });
     K.loop(KK, [&](Value *P) {
-      Value *AV = K.load(T, K.operand(0), B.CreateAdd(RowA, P));
-      Value *RowB = B.CreateAdd(OffB, B.CreateMul(P, K.i64(N)));
+      Value *AV = K.load(T, K.operand(0),
+                         B.CreateAdd(RowA, B.CreateMul(P, K.i64(AP))));
+      Value *RowB = B.CreateAdd(OffB, B.CreateMul(P, K.i64(BP)));
       K.loop(N, [&](Value *J) {
         Value *OI = B.CreateAdd(RowO, J);
-        Value *BV = K.load(T, K.operand(1), B.CreateAdd(RowB, J));
+        Value *BV = K.load(T, K.operand(1),
+                           B.CreateAdd(RowB, B.CreateMul(J, K.i64(BJ))));
         Value *Acc = K.load(T, K.result(), OI);
         K.store(mulAdd(B, T, Acc, AV, BV), T, K.result(), OI);
       });
@@ -321,6 +331,7 @@ void emitConv2dGradWeight(KernelEmitter &K) {
 void emitLinalg(KernelEmitter &K) {
   switch (K.op()) {
   case ir::Op::Matmul:
+  case ir::Op::MatmulT:
     return emitMatmul(K);
   case ir::Op::Conv2d:
     return emitConv2d(K);

@@ -28,6 +28,7 @@ enum OpFlags : unsigned {
   OF_NoGrad = 1u << 1,
   OF_Symbol = 1u << 2,
   OF_SideEffect = 1u << 3,
+  OF_Random = 1u << 4,
 };
 
 struct OpInfo {

@@ -30,6 +30,13 @@ struct PassInfo {
 };
 
 std::span<const PassInfo> allPasses();
+
+/// The default optimization pipeline, run after autodiff (the `optimized`
+/// stage; docs/passes.md): fold constants, simplify, merge common
+/// subexpressions, fold transposes into matmuls, then drop what nothing
+/// uses.
+inline constexpr std::string_view OptimizationPipeline =
+    "constfold,simplify,cse,layout,dce,fuse";
 const PassInfo *lookupPass(std::string_view Name);
 
 struct Instrumentation {

@@ -69,8 +69,10 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
   if (Upto == Stage::Grad)
     return M;
 
-  // optimized: fusion groups, each compiled as one kernel.
-  if (!runPasses(*M, "fuse", Opts, Diags, Log))
+  // optimized: constant folding, simplification, CSE, transposes folded
+  // into matmuls, dce, then fusion groups, each compiled as one kernel
+  // (passes::OptimizationPipeline; docs/passes.md).
+  if (!runPasses(*M, passes::OptimizationPipeline, Opts, Diags, Log))
     return nullptr;
   return M;
 }

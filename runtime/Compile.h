@@ -4,7 +4,8 @@
 //   parsed      the front end: model text -> @model
 //   grad        autodiff (@train_step with the backward graph, clipping and
 //               the optimizer update; @eval; @predict), then dce
-//   optimized   fuse: fusion groups, one kernel each (ir/Fusion.h)
+//   optimized   the optimization pipeline, fusion last
+//               (passes::OptimizationPipeline; docs/passes.md, ir/Fusion.h)
 // and then an Executable on a backend: the interpreter, or the JIT, whose
 // stages `llvm` (the optimized LLVM IR of every entry) and `asm` (the host
 // assembly) `gradc dump` prints with printMachineStage.
@@ -31,7 +32,8 @@ inline constexpr std::string_view StageNames[] = {"parsed", "grad", "optimized",
                                                   "llvm", "asm"};
 /// The stage called \p Name, or nullopt when this build has no such stage.
 std::optional<Stage> parseStage(std::string_view Name);
-/// The names of the stages this build has ("parsed, grad, llvm, asm").
+/// The names of the stages this build has ("parsed, grad, optimized, llvm,
+/// asm").
 std::string builtStageNames();
 
 struct CompileOptions {

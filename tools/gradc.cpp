@@ -432,8 +432,8 @@ const Command Commands[] = {
     {"dump",
      "dump MODEL [--stage STAGE] [--print-after-all] [-D NAME=VALUE]...",
      "Print the model's IR at a stage (default: parsed) as re-parseable text.\n"
-     "Stages: parsed, grad, optimized (with fused regions), llvm, asm.\n"
-     "llvm and asm print the JIT's optimized LLVM IR and\n"
+     "Stages: parsed, grad, optimized (after the optimization passes, with\n"
+     "fused regions), llvm, asm. llvm and asm print the JIT's optimized LLVM IR and\n"
      "host assembly. Pass instrumentation: --print-after-all,\n"
      "--print-after=NAME, --print-before=NAME, --verify-each, --time-passes\n"
      "(on stderr).",

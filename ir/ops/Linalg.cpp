@@ -20,8 +20,24 @@ namespace gradc::ir {
 using namespace ops;
 
 //===----------------------------------------------------------------------===//
-// matmul
+// matmul and matmul_t
 //===----------------------------------------------------------------------===//
+
+/// Whether \p A (a matmul or matmul_t node's attributes) asks for operand
+/// \p Flag ("transpose_a", "transpose_b") transposed; plain matmul: never.
+static bool flag(const AttrList &A, std::string_view Flag) {
+  const AttrValue *V = findAttr(A, Flag);
+  return V && std::get<bool>(*V);
+}
+
+/// op(X) @ op(Y) with op the transpose of the last two axes where \p TX /
+/// \p TY are set: a plain matmul when neither is, else a matmul_t.
+static ValueId makeMatmul(GradCtx &C, ValueId X, ValueId Y, bool TX, bool TY) {
+  if (!TX && !TY)
+    return C.make(Op::Matmul, {X, Y});
+  return C.make(Op::MatmulT, {X, Y},
+                {{"transpose_a", TX}, {"transpose_b", TY}});
+}
 
 // d/da a@b = g @ b^T, d/db a@b = a^T @ g (^T swaps the last two axes; the
 // broadcast batch axes are summed down to each operand's shape by autodiff)
@@ -35,11 +51,38 @@ static void gradMatmul(GradCtx &C) {
               C.make(Op::Matmul, {C.make(Op::Transpose, {C.operand(0)}), G}));
 }
 
+// With c = op(a) @ op(b), op the transpose of the last two axes where the
+// node's flag is set:
+//   d/d op(a) = g @ op(b)^T, so da = g @ op(b)^T     (a not transposed)
+//                               da = op(b) @ g^T     (a transposed)
+//   d/d op(b) = op(a)^T @ g, so db = op(a)^T @ g     (b not transposed)
+//                               db = g^T @ op(a)     (b transposed)
+// each a matmul with flags rather than a transpose op; the broadcast batch
+// axes are summed down to each operand's shape by autodiff
+static void gradMatmulT(GradCtx &C) {
+  ValueId G = C.grad(), A = C.operand(0), B = C.operand(1);
+  bool TA = C.getBool("transpose_a"), TB = C.getBool("transpose_b");
+  if (C.needs(0))
+    C.setGrad(0, TA ? makeMatmul(C, B, G, TB, true)
+                    : makeMatmul(C, G, B, false, !TB));
+  if (C.needs(1))
+    C.setGrad(1, TB ? makeMatmul(C, G, A, true, TA)
+                    : makeMatmul(C, A, G, !TA, false));
+}
+
+// out[.., i, j] += A(i, p) * B(p, j) for i, p, j in that order, so every
+// element is summed in increasing p whatever the flags (a transposed operand
+// is only indexed differently: A(i, p) = a[.., p, i], B(p, j) = b[.., j, p])
 static bool evalMatmul(EvalCtx &C) {
   const Tensor &A = C.in(0), &B = C.in(1);
   Tensor &Out = C.out();
   const Shape &AD = A.Type.Dims, &BD = B.Type.Dims, &OD = Out.Type.Dims;
-  int64_t M = AD[AD.size() - 2], K = AD.back(), N = BD.back();
+  bool TA = flag(C.node().Attrs, "transpose_a"),
+       TB = flag(C.node().Attrs, "transpose_b");
+  int64_t M = OD[OD.size() - 2], N = OD.back();
+  int64_t K = TA ? AD[AD.size() - 2] : AD.back();
+  // Strides of A(i, p) and B(p, j) within one matrix.
+  int64_t AI = TA ? 1 : K, AP = TA ? M : 1, BP = TB ? 1 : N, BJ = TB ? K : 1;
   std::vector<Shape> Batches = {Shape(AD.begin(), AD.end() - 2),
                                 Shape(BD.begin(), BD.end() - 2)};
   forEachBroadcast(
@@ -50,39 +93,55 @@ static bool evalMatmul(EvalCtx &C) {
         double *PO = Out.Data.data() + O * M * N;
         for (int64_t I = 0; I < M; ++I)
           for (int64_t P = 0; P < K; ++P) {
-            double AV = PA[I * K + P];
+            double AV = PA[I * AI + P * AP];
             for (int64_t J = 0; J < N; ++J)
-              PO[I * N + J] += AV * PB[P * N + J];
+              PO[I * N + J] += AV * PB[P * BP + J * BJ];
           }
       });
   return true;
 }
 
+/// [..., M, K] @ [..., K, N] -> [..., M, N] with the batch axes broadcast;
+/// for matmul_t each operand's last two axes are read swapped when its
+/// flag is set.
+static bool matmulRule(InferCtx &C) {
+  DType T;
+  if (!requireSameFloat(C, T) || !requireMinRank(C, 0, 2) ||
+      !requireMinRank(C, 1, 2))
+    return false;
+  bool TA = flag(C.attrs(), "transpose_a"), TB = flag(C.attrs(), "transpose_b");
+  const TensorType &A = C.operand(0), &B = C.operand(1);
+  size_t RA = A.Dims.size(), RB = B.Dims.size();
+  int64_t M = A.Dims[TA ? RA - 1 : RA - 2], KA = A.Dims[TA ? RA - 2 : RA - 1];
+  int64_t KB = B.Dims[TB ? RB - 1 : RB - 2], N = B.Dims[TB ? RB - 2 : RB - 1];
+  if (KA != KB)
+    return C.error("{} inner dimensions differ: {}{} @ {}{}", C.name(),
+                   formatType(A), TA ? "^T" : "", formatType(B),
+                   TB ? "^T" : "");
+  std::optional<Shape> Batch =
+      broadcastShapes(Shape(A.Dims.begin(), A.Dims.end() - 2),
+                      Shape(B.Dims.begin(), B.Dims.end() - 2));
+  if (!Batch)
+    return C.error("{} batch dimensions cannot broadcast: {} @ {}", C.name(),
+                   formatType(A), formatType(B));
+  Shape Dims = std::move(*Batch);
+  Dims.push_back(M);
+  Dims.push_back(N);
+  return setResult(C, T, std::move(Dims));
+}
+
 // matmul(a, b)[.., i, j] = sum_k a[.., i, k] * b[.., k, j]
-OpDef defineMatmul() {
-  return {{}, [](InferCtx &C) {
-            DType T;
-            if (!requireSameFloat(C, T) || !requireMinRank(C, 0, 2) ||
-                !requireMinRank(C, 1, 2))
-              return false;
-            const TensorType &A = C.operand(0), &B = C.operand(1);
-            size_t RA = A.Dims.size(), RB = B.Dims.size();
-            if (A.Dims[RA - 1] != B.Dims[RB - 2])
-              return C.error("matmul inner dimensions differ: {} @ {}",
-                             formatType(A), formatType(B));
-            std::optional<Shape> Batch =
-                broadcastShapes(Shape(A.Dims.begin(), A.Dims.end() - 2),
-                                Shape(B.Dims.begin(), B.Dims.end() - 2));
-            if (!Batch)
-              return C.error(
-                  "matmul batch dimensions cannot broadcast: {} @ {}",
-                  formatType(A), formatType(B));
-            Shape Dims = std::move(*Batch);
-            Dims.push_back(A.Dims[RA - 2]);
-            Dims.push_back(B.Dims[RB - 1]);
-            return setResult(C, T, std::move(Dims));
-          },
-          gradMatmul, evalMatmul};
+OpDef defineMatmul() { return {{}, matmulRule, gradMatmul, evalMatmul}; }
+
+// matmul_t(a, b) = op(a) @ op(b), op the transpose of the last two axes
+// where `transpose_a` / `transpose_b` is set (internal: the layout pass folds
+// transposes of matmul operands into these flags)
+OpDef defineMatmulT() {
+  return {{{"transpose_a", AttrKind::Bool, false},
+           {"transpose_b", AttrKind::Bool, false}},
+          matmulRule,
+          gradMatmulT,
+          evalMatmul};
 }
 
 //===----------------------------------------------------------------------===//

@@ -40,7 +40,8 @@ using gradc::test::slurp;
 
 namespace {
 
-/// The model at \p Path with B = 4 after the whole pipeline (fusion too); with \p Wide, every
+/// The model at \p Path with B = 4 after the whole pipeline (autodiff, the
+/// optimization passes and fusion, as compileModel runs them); with \p Wide, every
 /// f32 made f64 first (as GradCheck.cpp converts).
 std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &Text,
                                    bool Wide) {
@@ -69,7 +70,9 @@ std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &T
   }
   passes::PassManager PM({}, Log, Diags);
   std::string Err;
-  EXPECT_TRUE(PM.parsePipeline("autodiff,dce,fuse", Err)) << Err;
+  EXPECT_TRUE(PM.parsePipeline(
+      "autodiff,dce," + std::string(passes::OptimizationPipeline), Err))
+      << Err;
   EXPECT_TRUE(PM.run(*M)) << Log.str();
   return M;
 }

@@ -89,8 +89,33 @@ void expectNear(const Tensor &A, const Tensor &B, double Tol = 1e-12) {
 }
 
 //===----------------------------------------------------------------------===//
-// matmul
+// matmul, matmul_t
 //===----------------------------------------------------------------------===//
+
+/// \p T with its last two axes swapped, through the transpose op.
+Tensor swapLastTwo(const Tensor &T) {
+  return eval(Op::Transpose, {&T});
+}
+
+// matmul_t(a, b) with flags is matmul of the explicitly transposed operands,
+// bit for bit: the same products summed in the same order.
+TEST(LinalgEval, MatmulTIsMatmulOfTransposes) {
+  std::mt19937_64 Rng(11);
+  for (int TA = 0; TA < 2; ++TA)
+    for (int TB = 0; TB < 2; ++TB) {
+      SCOPED_TRACE(fmt::format("transpose_a = {}, transpose_b = {}", TA, TB));
+      // op(a) [2, 1, 3, 5] @ op(b) [4, 5, 2] -> [2, 4, 3, 2]
+      Tensor A = random(f64(TA ? Shape{2, 1, 5, 3} : Shape{2, 1, 3, 5}), Rng);
+      Tensor B = random(f64(TB ? Shape{4, 2, 5} : Shape{4, 5, 2}), Rng);
+      Tensor OpA = TA ? swapLastTwo(A) : A, OpB = TB ? swapLastTwo(B) : B;
+      Tensor Want = eval(Op::Matmul, {&OpA, &OpB});
+      Tensor Got = eval(Op::MatmulT, {&A, &B},
+                        {{"transpose_a", AttrValue(bool(TA))},
+                         {"transpose_b", AttrValue(bool(TB))}});
+      ASSERT_EQ(Got.Type, f64({2, 4, 3, 2}));
+      EXPECT_EQ(Got.Data, Want.Data);
+    }
+}
 
 TEST(LinalgEval, MatmulByHand) {
   Tensor A = tensor(f64({2, 3}), {1, 2, 3, 4, 5, 6});
@@ -383,6 +408,20 @@ void checkGradRule(Op O, std::vector<Tensor> Args, const Kw &K,
     double FD = (At(Eps) - At(-Eps)) / (2 * Eps);
     EXPECT_NEAR(dot(Grad, V), FD, 1e-7 * (1 + std::fabs(FD)));
   }
+}
+
+TEST(LinalgGrad, MatmulT) {
+  std::mt19937_64 Rng(12);
+  for (int TA = 0; TA < 2; ++TA)
+    for (int TB = 0; TB < 2; ++TB) {
+      SCOPED_TRACE(fmt::format("transpose_a = {}, transpose_b = {}", TA, TB));
+      Kw K = {{"transpose_a", AttrValue(bool(TA))},
+              {"transpose_b", AttrValue(bool(TB))}};
+      checkGradRule(Op::MatmulT,
+                    {random(f64(TA ? Shape{2, 4, 3} : Shape{2, 3, 4}), Rng),
+                     random(f64(TB ? Shape{5, 4} : Shape{4, 5}), Rng)},
+                    K, Rng);
+    }
 }
 
 TEST(LinalgGrad, Matmul) {
