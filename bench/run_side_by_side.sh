@@ -47,6 +47,16 @@ OUT=${1:-$here/side_by_side.md}
   echo "run_side_by_side: no MNIST IDX files in $MNIST_DIR (scripts/fetch_mnist.sh)" >&2; exit 1; }
 "$PY" -c 'import torch' 2>/dev/null || {
   echo "run_side_by_side: $PY has no torch (apt-get install -y python3-torch)" >&2; exit 1; }
+# Debian's PyTorch calls whatever libblas.so.3 is: without OpenBLAS installed that
+# is the netlib reference BLAS, and torch's Linear layers run about 10x slower.
+blas_lib() { readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown; }
+if [ -z "$report_only" ] && ! blas_lib | grep -q openblas; then
+  echo "run_side_by_side: libblas.so.3 is $(blas_lib), not OpenBLAS; installing libopenblas0-pthread" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -q libopenblas0-pthread >&2; else
+    sudo apt-get install -y -q libopenblas0-pthread >&2; fi
+  blas_lib | grep -q openblas || {
+    echo "run_side_by_side: torch would use $(blas_lib), not OpenBLAS" >&2; exit 1; }
+fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ -n "${RAW_DIR:-}" ]; then
@@ -92,11 +102,12 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 "$PY" - "$raw" "$OUT" "$REPS" "$STEPS" "$(nproc)" "${host_cpu:-unknown}" \
-  "${cpu_name:-unknown}" "$commit" "$("$GRADC" --version)" "$load_before" "$load_after" "$report_only" <<'EOF'
+  "${cpu_name:-unknown}" "$commit" "$("$GRADC" --version)" "$load_before" "$load_after" "$report_only" \
+  "$(blas_lib)" <<'EOF'
 import datetime, glob, json, os, statistics, sys
 
 (raw, out, reps, steps, cores, host_cpu, cpu_name, commit, version, load_before,
- load_after, report_only) = sys.argv[1:]
+ load_after, report_only, blas) = sys.argv[1:]
 
 def load(path):
     with open(path) as f:
@@ -152,7 +163,7 @@ now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"
 L = []
 L.append(f"Table written {now}; {version} (commit {commit}); PyTorch {torch_ver}; {cores} cores, "
          f"CPU {cpu_name} (LLVM host CPU: {host_cpu}); 1 thread each; OPENBLAS_CORETYPE unset "
-         f"for torch; {reps} interleaved repetitions, medians over them of each run's median "
+         f"for torch, whose BLAS is {blas}; {reps} interleaved repetitions, medians over them of each run's median "
          f"ms/step (gradc: {steps} timed steps after 10 warm-up, XOR 20000 after 500; "
          f"torch: one epoch less its first 20 steps, XOR the mean of 20000 steps after 500). "
          + (f"Load average (1, 5, 15 min) when the table was written: {load_before}." if report_only

@@ -12,6 +12,7 @@
 #include "ir/Verifier.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace gradc::passes {
@@ -31,6 +32,11 @@ const PassInfo *lookupPass(std::string_view Name) {
     if (P.Name == Name)
       return &P;
   return nullptr;
+}
+
+bool verifyEachByDefault() {
+  const char *V = std::getenv("GRADC_VERIFY_EACH");
+  return V && std::string_view(V) != "0";
 }
 
 bool PassManager::parsePipeline(std::string_view List, std::string &Err) {

@@ -39,11 +39,15 @@ inline constexpr std::string_view OptimizationPipeline =
     "constfold,simplify,cse,layout,dce,fuse";
 const PassInfo *lookupPass(std::string_view Name);
 
+/// Whether the environment asks for --verify-each everywhere:
+/// GRADC_VERIFY_EACH set and not "0" (the test suites set it).
+bool verifyEachByDefault();
+
 struct Instrumentation {
   bool PrintAfterAll = false;
   std::set<std::string, std::less<>> PrintAfter;
   std::set<std::string, std::less<>> PrintBefore;
-  bool VerifyEach = false;
+  bool VerifyEach = verifyEachByDefault();
   bool TimePasses = false;
 };
 

@@ -13,6 +13,7 @@
 
 #include <cassert>
 #include <fmt/format.h>
+#include <sstream>
 
 namespace gradc::runtime {
 
@@ -40,6 +41,25 @@ bool checkBackend(std::string_view Backend, std::string &Err) {
   Err = fmt::format("unknown backend '{}' (backends: {})", Backend,
                     backendNames());
   return false;
+}
+
+bool parsePipelineOption(std::string_view List, std::string &Out,
+                         std::string &Err) {
+  if (List == "none") {
+    Out.clear();
+    return true;
+  }
+  std::ostringstream Discard;
+  DiagnosticEngine Diags(Discard);
+  passes::PassManager PM({}, Discard, Diags);
+  if (!PM.parsePipeline(List, Err))
+    return false;
+  if (("," + std::string(List) + ",").find(",autodiff,") != std::string::npos) {
+    Err = "'autodiff' runs before the pipeline and cannot be part of it";
+    return false;
+  }
+  Out = List;
+  return true;
 }
 
 /// Runs the passes \p List (comma-separated) on \p M.
@@ -71,8 +91,9 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
 
   // optimized: constant folding, simplification, CSE, transposes folded
   // into matmuls, dce, then fusion groups, each compiled as one kernel
-  // (passes::OptimizationPipeline; docs/passes.md).
-  if (!runPasses(*M, passes::OptimizationPipeline, Opts, Diags, Log))
+  // (passes::OptimizationPipeline, unless --pipeline names others;
+  // docs/passes.md).
+  if (!runPasses(*M, Opts.Pipeline, Opts, Diags, Log))
     return nullptr;
   return M;
 }

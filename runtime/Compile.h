@@ -43,8 +43,17 @@ struct CompileOptions {
   /// Threads of the JIT's parallel loops, 0 for all cores (the interpreter
   /// runs on one).
   unsigned Threads = 0;
+  /// The passes of the `optimized` stage, in order (`--pipeline`); empty runs
+  /// none, so the backends get the `grad` stage's module.
+  std::string Pipeline{passes::OptimizationPipeline};
   passes::Instrumentation Instrumentation;
 };
+
+/// Parses a `--pipeline` value: comma-separated pass names, or `none`, into
+/// \p Out. Autodiff cannot be named (it already ran). On an error returns
+/// false with a message.
+bool parsePipelineOption(std::string_view List, std::string &Out,
+                         std::string &Err);
 
 /// The backends this build has, for messages ("interp, jit").
 std::string backendNames();

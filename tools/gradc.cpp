@@ -174,6 +174,17 @@ bool passOption(Options &O, passes::Instrumentation &I) {
   return true;
 }
 
+/// Handles `--pipeline P1,P2,...|none`; false if \p O is not at it.
+bool pipelineOption(Options &O, std::string_view Cmd,
+                    runtime::CompileOptions &CO) {
+  std::string V, Err;
+  if (!O.value("--pipeline", V))
+    return false;
+  if (!runtime::parsePipelineOption(V, CO.Pipeline, Err))
+    fatal(fmt::format("{}: --pipeline: {}", Cmd, Err));
+  return true;
+}
+
 int runCheck(std::vector<std::string> &Args) {
   Options O(Args, "check");
   ModelArgs A;
@@ -191,7 +202,7 @@ int runDump(std::vector<std::string> &Args) {
   runtime::CompileOptions CO;
   while (!O.done())
     if (!O.value("--stage", StageName) && !passOption(O, CO.Instrumentation) &&
-        !modelOption(O, A))
+        !pipelineOption(O, "dump", CO) && !modelOption(O, A))
       O.unknown();
   const auto &Stages = runtime::StageNames;
   if (std::find(std::begin(Stages), std::end(Stages), StageName) ==
@@ -301,7 +312,7 @@ bool runOption(Options &O, std::string_view Cmd, RunArgs &R) {
     R.Common.Compile.Backend = V;
   } else if (O.flag("--json")) {
     R.Common.Json = true;
-  } else {
+  } else if (!pipelineOption(O, Cmd, R.Common.Compile)) {
     return modelOption(O, R.Model);
   }
   return true;
@@ -399,7 +410,7 @@ int runCompile(std::vector<std::string> &Args) {
           static_cast<unsigned>(parseInt("compile", "--threads", V, 1));
     else if (!O.value("-o", C.OutPath) && !O.value("--header", C.HeaderPath) &&
              !O.value("--emit", C.Emit) && !O.value("--cpu", C.Cpu) &&
-             !modelOption(O, A))
+             !pipelineOption(O, "compile", C.Compile) && !modelOption(O, A))
       O.unknown();
   }
   C.Compile.Defines = A.Defines;
@@ -434,7 +445,8 @@ const Command Commands[] = {
      "Print the model's IR at a stage (default: parsed) as re-parseable text.\n"
      "Stages: parsed, grad, optimized (after the optimization passes, with\n"
      "fused regions), llvm, asm. llvm and asm print the JIT's optimized LLVM IR and\n"
-     "host assembly. Pass instrumentation: --print-after-all,\n"
+     "host assembly. --pipeline P1,P2,...|none replaces the optimization\n"
+     "passes. Pass instrumentation: --print-after-all,\n"
      "--print-after=NAME, --print-before=NAME, --verify-each, --time-passes\n"
      "(on stderr).",
      runDump},
@@ -455,19 +467,22 @@ const Command Commands[] = {
      "  --no-shuffle             batches in file order\n"
      "  --log-every N            log the loss every N steps (default 100)\n"
      "Common: -D NAME=VALUE, --seed S (default 0), --json, --threads N,\n"
-     "--backend jit|interp (default jit).",
+     "--backend jit|interp (default jit), --pipeline P1,P2,...|none\n"
+     "(the optimization passes; default in 'gradc --help').",
      runTrain},
     {"eval", "eval MODEL --load CKPT --data NAME=PATH... [--json]",
      "The mean loss and metrics of a checkpoint over all examples.\n"
      "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
-     "--backend jit|interp (default jit).",
+     "--backend jit|interp (default jit), --pipeline P1,P2,...|none\n"
+     "(the optimization passes; default in 'gradc --help').",
      runEval},
     {"predict",
      "predict MODEL --load CKPT --data NAME=PATH... --out FILE.npy|DIR",
      "Run the model's outputs over all examples and write them as .npy: one\n"
      "output to FILE.npy, or each output to DIR/NAME.npy.\n"
      "Common: -D NAME=VALUE, --seed S, --json, --threads N,\n"
-     "--backend jit|interp (default jit).",
+     "--backend jit|interp (default jit), --pipeline P1,P2,...|none\n"
+     "(the optimization passes; default in 'gradc --help').",
      runPredict},
     {"compile",
      "compile MODEL -o OUT.o [--header OUT.h] [--emit obj|asm|llvm] [options]",
@@ -479,6 +494,7 @@ const Command Commands[] = {
      "  --cpu NAME               the CPU to compile for (default: this host;\n"
      "                           x86-64-v3 for portable AVX2 code)\n"
      "  --threads N              worker threads of the compiled code (default 1)\n"
+     "  --pipeline P1,P2,...     the optimization passes ('gradc --help')\n"
      "  -D NAME=VALUE            override a const",
      runCompile},
     {"bench", "bench MODEL [--steps N] [--warmup N] [options]",
@@ -489,7 +505,8 @@ const Command Commands[] = {
      "  --steps N    timed steps (default 100)\n"
      "  --warmup N   untimed steps before them (default 10)\n"
      "Common: -D NAME=VALUE, --seed S (default 0), --json, --threads N,\n"
-     "--backend jit|interp (default jit).",
+     "--backend jit|interp (default jit), --pipeline P1,P2,...|none\n"
+     "(the optimization passes; default in 'gradc --help').",
      runBench},
 };
 
@@ -501,7 +518,9 @@ void printUsage(std::ostream &OS) {
   OS << "\n'gradc COMMAND --help' describes a command; 'gradc --version' "
         "prints "
         "the version.\n";
-  OS << "\npasses (for 'gradc opt --passes'):\n";
+  OS << "\npasses (for 'gradc opt --passes' and --pipeline; the default "
+        "pipeline\nafter autodiff is "
+     << passes::OptimizationPipeline << "):\n";
   for (const passes::PassInfo &P : passes::allPasses())
     OS << fmt::format("  {:<12}{}\n", P.Name, P.Description);
 }

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
 #include "JitTestUtil.h"
+#include "ModelTestUtil.h"
 
 #include "frontend/Frontend.h"
 #include "ir/Interpreter.h"
@@ -36,63 +37,16 @@ using namespace gradc;
 using namespace gradc::ir;
 using gradc::test::expectClose;
 using gradc::test::Random;
+using gradc::test::ModelParam;
 using gradc::test::slurp;
 
 namespace {
 
-/// The model at \p Path with B = 4 after the whole pipeline (autodiff, the
-/// optimization passes and fusion, as compileModel runs them); with \p Wide, every
-/// f32 made f64 first (as GradCheck.cpp converts).
+/// The model at \p Path (or \p Text) with B = 4 after the whole pipeline,
+/// as compileModel runs it; with \p Wide, every f32 made f64 first.
 std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &Text,
                                    bool Wide) {
-  SourceFile Src(Path, Text);
-  std::ostringstream Log;
-  DiagnosticEngine Diags(Log);
-  Diags.setSource(&Src);
-  std::vector<Define> Defs = {{"B", "4"}};
-  std::unique_ptr<Module> M = loadModel(Src, Defs, Diags);
-  EXPECT_TRUE(M) << Log.str();
-  if (!M)
-    return nullptr;
-  if (Wide) {
-    auto Widen = [](TensorType &T) {
-      if (T.Elt == DType::F32)
-        T.Elt = DType::F64;
-    };
-    for (Symbol &S : M->Symbols)
-      Widen(S.Type);
-    for (Node &N : M->Functions[0].Nodes) {
-      Widen(N.Type);
-      for (Attr &A : N.Attrs)
-        if (auto *D = std::get_if<DType>(&A.Value); D && *D == DType::F32)
-          *D = DType::F64;
-    }
-  }
-  passes::PassManager PM({}, Log, Diags);
-  std::string Err;
-  EXPECT_TRUE(PM.parsePipeline(
-      "autodiff,dce," + std::string(passes::OptimizationPipeline), Err))
-      << Err;
-  EXPECT_TRUE(PM.run(*M)) << Log.str();
-  return M;
-}
-
-/// The class count of the i32 input \p Sym: what its consumer accepts.
-int64_t idRange(const Module &M, const std::string &Sym) {
-  for (const Function &F : M.Functions)
-    for (const Node &N : F.Nodes)
-      for (size_t I = 0; I < N.Operands.size(); ++I) {
-        const Node &O = F.node(N.Operands[I]);
-        if (O.Opcode != Op::Input || O.Symbol != Sym)
-          continue;
-        if (N.Opcode == Op::SoftmaxCrossEntropy || N.Opcode == Op::Accuracy)
-          return F.type(N.Operands[0]).Dims[1];
-        if (N.Opcode == Op::Embedding)
-          return F.type(N.Operands[1]).Dims[0];
-        if (N.Opcode == Op::OneHot)
-          return getInt(N.Attrs, "classes");
-      }
-  return 2;
+  return test::loadTestModel(Path, {{"B", "4"}}, Wide, test::fullPipeline(), Text);
 }
 
 /// Random batches for every input of \p X, ids within their range.
@@ -100,7 +54,7 @@ std::vector<std::vector<uint8_t>> idBoundedBatch(const runtime::Executable &X, R
   std::vector<std::vector<uint8_t>> Out;
   for (const runtime::TensorInfo &I : X.inputs()) {
     std::vector<double> V(static_cast<size_t>(I.Type.numElements()));
-    int64_t K = I.Type.Elt == DType::I32 ? idRange(X.module(), I.Name) : 0;
+    int64_t K = I.Type.Elt == DType::I32 ? test::idRange(X.module(), I.Name) : 0;
     for (double &D : V)
       D = K ? std::floor(R.uniform(0, static_cast<double>(K))) : R.uniform(-1, 1);
     Out.emplace_back(V.size() * dtypeSize(I.Type.Elt));
@@ -128,15 +82,6 @@ Tensor scalar(double V) {
   Tensor T(TensorType(DType::F64, {}));
   T.Data[0] = V;
   return T;
-}
-
-struct ModelParam {
-  std::string Path;
-  bool Wide;
-};
-
-void PrintTo(const ModelParam &P, std::ostream *OS) {
-  *OS << P.Path << (P.Wide ? " in f64" : "");
 }
 
 class ModelJit : public ::testing::TestWithParam<ModelParam> {};
@@ -207,32 +152,8 @@ TEST_P(ModelJit, MatchesInterpreter) {
   }
 }
 
-std::vector<ModelParam> models() {
-  std::vector<std::string> Paths;
-  std::string Root = GRADC_SOURCE_DIR;
-  for (const char *N : {"xor", "linreg", "mnist_mlp", "lenet", "bn_mlp", "mlp_wide"})
-    Paths.push_back(Root + "/examples/" + N + ".nn");
-  std::vector<std::string> Cases;
-  for (const auto &E : std::filesystem::directory_iterator(Root + "/tests/reference/cases"))
-    if (std::filesystem::exists(E.path() / "model.nn"))
-      Cases.push_back((E.path() / "model.nn").string());
-  std::sort(Cases.begin(), Cases.end());
-  Paths.insert(Paths.end(), Cases.begin(), Cases.end());
-  std::vector<ModelParam> Out;
-  for (const std::string &P : Paths)
-    for (bool Wide : {false, true})
-      Out.push_back({P, Wide});
-  return Out;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Models, ModelJit, ::testing::ValuesIn(models()),
-    [](const ::testing::TestParamInfo<ModelParam> &Info) {
-      std::filesystem::path P(Info.param.Path);
-      std::string N = P.stem() == "model" ? "ref_" + P.parent_path().filename().string()
-                                          : P.stem().string();
-      return N + (Info.param.Wide ? "_f64" : "_f32");
-    });
+INSTANTIATE_TEST_SUITE_P(Models, ModelJit, ::testing::ValuesIn(test::modelParams()),
+                         test::modelParamName);
 
 //===----------------------------------------------------------------------===//
 // Runtime errors through the Executable interface.

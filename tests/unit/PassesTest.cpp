@@ -11,6 +11,8 @@
 // shrink @train_step, and a second run of it must change nothing.
 //
 //===----------------------------------------------------------------------===//
+#include "ModelTestUtil.h"
+
 #include "frontend/Frontend.h"
 #include "ir/Printer.h"
 #include "passes/PassManager.h"
@@ -28,80 +30,19 @@
 
 using namespace gradc;
 using namespace gradc::ir;
+using gradc::test::ModelParam;
 
 namespace {
-
-std::string slurp(const std::string &Path) {
-  std::ifstream In(Path);
-  std::stringstream SS;
-  SS << In.rdbuf();
-  return SS.str();
-}
-
-/// Runs the comma-separated \p Passes on \p M with --verify-each.
-void runPasses(Module &M, std::string_view Passes) {
-  std::ostringstream Log;
-  DiagnosticEngine Diags(Log);
-  passes::Instrumentation Inst;
-  Inst.VerifyEach = true;
-  passes::PassManager PM(Inst, Log, Diags);
-  std::string Err;
-  ASSERT_TRUE(PM.parsePipeline(Passes, Err)) << Err;
-  ASSERT_TRUE(PM.run(M)) << Log.str();
-}
 
 /// The `grad` stage of the model at \p Path with B = 4; with \p Wide every
 /// f32 made f64 first.
 std::unique_ptr<Module> gradModule(const std::string &Path, bool Wide) {
-  SourceFile Src(Path, slurp(Path));
-  std::ostringstream Log;
-  DiagnosticEngine Diags(Log);
-  Diags.setSource(&Src);
-  std::vector<Define> Defs = {{"B", "4"}};
-  std::unique_ptr<Module> M = loadModel(Src, Defs, Diags);
-  EXPECT_TRUE(M) << Log.str();
-  if (!M)
-    return nullptr;
-  if (Wide) {
-    auto Widen = [](TensorType &T) {
-      if (T.Elt == DType::F32)
-        T.Elt = DType::F64;
-    };
-    for (Symbol &S : M->Symbols)
-      Widen(S.Type);
-    for (Node &N : M->Functions[0].Nodes) {
-      Widen(N.Type);
-      for (Attr &A : N.Attrs)
-        if (auto *D = std::get_if<DType>(&A.Value); D && *D == DType::F32)
-          *D = DType::F64;
-    }
-  }
-  runPasses(*M, "autodiff,dce");
-  return M;
+  return test::loadTestModel(Path, {{"B", "4"}}, Wide, "autodiff,dce");
 }
 
 size_t nodeCount(const Module &M, std::string_view Fn) {
   const Function *F = M.lookupFunction(Fn);
   return F ? F->Nodes.size() : 0;
-}
-
-/// The class count an i32 input must stay below: the width of the logits
-/// or table it indexes.
-int64_t idRange(const Module &M, const std::string &Sym) {
-  for (const Function &F : M.Functions)
-    for (const Node &N : F.Nodes)
-      for (size_t I = 0; I < N.Operands.size(); ++I) {
-        const Node &O = F.node(N.Operands[I]);
-        if (O.Opcode != Op::Input || O.Symbol != Sym)
-          continue;
-        if (N.Opcode == Op::SoftmaxCrossEntropy || N.Opcode == Op::Accuracy)
-          return F.type(N.Operands[0]).Dims[1];
-        if (N.Opcode == Op::Embedding)
-          return F.type(N.Operands[1]).Dims[0];
-        if (N.Opcode == Op::OneHot)
-          return getInt(N.Attrs, "classes");
-      }
-  return 2;
 }
 
 using Bytes = std::vector<uint8_t>;
@@ -110,7 +51,7 @@ std::vector<Bytes> randomBatch(const runtime::Executable &X, std::mt19937_64 &Rn
   std::vector<Bytes> Out;
   for (const runtime::TensorInfo &I : X.inputs()) {
     std::vector<double> V(static_cast<size_t>(I.Type.numElements()));
-    int64_t K = I.Type.Elt == DType::I32 ? idRange(X.module(), I.Name) : 0;
+    int64_t K = I.Type.Elt == DType::I32 ? test::idRange(X.module(), I.Name) : 0;
     std::uniform_real_distribution<double> U(-1, 1);
     std::uniform_int_distribution<int64_t> C(0, std::max<int64_t>(K - 1, 0));
     for (double &D : V)
@@ -180,15 +121,6 @@ void expectIdentical(runtime::Executable &Ref, runtime::Executable &Opt,
   }
 }
 
-struct ModelParam {
-  std::string Path;
-  bool Wide;
-};
-
-void PrintTo(const ModelParam &P, std::ostream *OS) {
-  *OS << P.Path << (P.Wide ? " in f64" : "");
-}
-
 class OptimizedModel : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(OptimizedModel, IsBitIdenticalOnBothBackends) {
@@ -196,7 +128,7 @@ TEST_P(OptimizedModel, IsBitIdenticalOnBothBackends) {
   std::unique_ptr<Module> Grad = gradModule(P.Path, P.Wide);
   ASSERT_TRUE(Grad);
   auto Opt = std::make_unique<Module>(*Grad);
-  runPasses(*Opt, passes::OptimizationPipeline);
+  test::runPipeline(*Opt, passes::OptimizationPipeline);
   if (Grad->lookupFunction("train_step")) {
     EXPECT_LT(nodeCount(*Opt, "train_step"), nodeCount(*Grad, "train_step"));
   }
@@ -204,7 +136,7 @@ TEST_P(OptimizedModel, IsBitIdenticalOnBothBackends) {
   // The pipeline reaches its fixed point in one run.
   std::string Once = printModule(*Opt);
   Module Twice = *Opt;
-  runPasses(Twice, passes::OptimizationPipeline);
+  test::runPipeline(Twice, passes::OptimizationPipeline);
   EXPECT_EQ(printModule(Twice), Once);
 
   double Lr = 0.05;
@@ -231,32 +163,8 @@ TEST_P(OptimizedModel, IsBitIdenticalOnBothBackends) {
   expectIdentical(*Ref, *O, Lr);
 }
 
-std::vector<ModelParam> models() {
-  std::vector<std::string> Paths;
-  std::string Root = GRADC_SOURCE_DIR;
-  for (const auto &E : std::filesystem::directory_iterator(Root + "/examples"))
-    if (E.path().extension() == ".nn")
-      Paths.push_back(E.path().string());
-  for (const auto &E :
-       std::filesystem::directory_iterator(Root + "/tests/reference/cases"))
-    if (std::filesystem::exists(E.path() / "model.nn"))
-      Paths.push_back((E.path() / "model.nn").string());
-  std::sort(Paths.begin(), Paths.end());
-  std::vector<ModelParam> Out;
-  for (const std::string &P : Paths)
-    for (bool Wide : {false, true})
-      Out.push_back({P, Wide});
-  return Out;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Models, OptimizedModel, ::testing::ValuesIn(models()),
-    [](const ::testing::TestParamInfo<ModelParam> &Info) {
-      std::filesystem::path P(Info.param.Path);
-      std::string N = P.stem() == "model"
-                          ? "ref_" + P.parent_path().filename().string()
-                          : P.stem().string();
-      return N + (Info.param.Wide ? "_f64" : "_f32");
-    });
+INSTANTIATE_TEST_SUITE_P(Models, OptimizedModel,
+                         ::testing::ValuesIn(test::modelParams()),
+                         test::modelParamName);
 
 } // namespace

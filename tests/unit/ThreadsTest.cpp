@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
 #include "JitTestUtil.h"
+#include "ModelTestUtil.h"
 
 #include "codegen/Codegen.h"
 #include "codegen/JIT.h"
@@ -45,23 +46,11 @@ using gradc::test::slurp;
 
 namespace {
 
-/// The model at \p Path after the pipeline, with \p Defs.
+/// The model at \p Path after the whole pipeline, with \p Defs.
 std::unique_ptr<Module> buildModel(const std::string &Path,
                                    std::vector<Define> Defs) {
-  std::string Text = slurp(Path);
-  SourceFile Src(Path, Text);
-  std::ostringstream Log;
-  DiagnosticEngine Diags(Log);
-  Diags.setSource(&Src);
-  std::unique_ptr<Module> M = loadModel(Src, Defs, Diags);
-  EXPECT_TRUE(M) << Log.str();
-  if (!M)
-    return nullptr;
-  passes::PassManager PM({}, Log, Diags);
-  std::string Err;
-  EXPECT_TRUE(PM.parsePipeline("autodiff,dce", Err)) << Err;
-  EXPECT_TRUE(PM.run(*M)) << Log.str();
-  return M;
+  return test::loadTestModel(Path, std::move(Defs), false,
+                             test::fullPipeline());
 }
 
 /// Everything a few calls of an executable produce, as raw bytes.
@@ -144,20 +133,6 @@ void expectSameTrace(const Trace &Got, const Trace &Want, const std::string &Wha
     EXPECT_TRUE(Got.Outputs[I] == Want.Outputs[I]) << What << ": output " << I;
 }
 
-std::vector<std::string> modelPaths() {
-  std::string Root = GRADC_SOURCE_DIR;
-  std::vector<std::string> Paths;
-  for (const char *N : {"xor", "linreg", "mnist_mlp", "lenet", "bn_mlp", "mlp_wide"})
-    Paths.push_back(Root + "/examples/" + N + ".nn");
-  std::vector<std::string> Cases;
-  for (const auto &E : std::filesystem::directory_iterator(Root + "/tests/reference/cases"))
-    if (std::filesystem::exists(E.path() / "model.nn"))
-      Cases.push_back((E.path() / "model.nn").string());
-  std::sort(Cases.begin(), Cases.end());
-  Paths.insert(Paths.end(), Cases.begin(), Cases.end());
-  return Paths;
-}
-
 class ModelThreads : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ModelThreads, BitIdenticalForOneToFourThreads) {
@@ -176,11 +151,9 @@ TEST_P(ModelThreads, BitIdenticalForOneToFourThreads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Models, ModelThreads, ::testing::ValuesIn(modelPaths()),
+    Models, ModelThreads, ::testing::ValuesIn(test::testModelPaths()),
     [](const ::testing::TestParamInfo<std::string> &Info) {
-      std::filesystem::path P(Info.param);
-      return P.stem() == "model" ? "ref_" + P.parent_path().filename().string()
-                                 : P.stem().string();
+      return test::modelName(Info.param);
     });
 
 TEST(Threads, MnistModelsAtFullBatchAreBitIdentical) {
