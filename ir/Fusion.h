@@ -16,6 +16,20 @@
 //           reduction computes each element it reads in place: exactly once
 //           (sum, mean and max read each element once, so nothing is
 //           recomputed).
+//   matmul  a matmul or matmul_t (the first member), then elementwise
+//   conv    members of its result's shape, or a conv2d, or a softmax or
+//   softmax log_softmax over the last axis, and the same: the epilogue (bias
+//           add, activation, backward activation mask, the softmax
+//           cross-entropy gradient `softmax - one_hot`). Their
+//           outside operands may broadcast; no member is an operand of the
+//           first. The kernel accumulates each result row (matmul) or plane
+//           (conv) exactly as the unfused kernel does, then computes the
+//           other members on it and stores the outputs (softmax: a row of the
+//           last axis once normalized). The product needs a
+//           buffer to accumulate in: its own when it is an output, else an
+//           output of the same type (the epilogue reads each element before
+//           it overwrites it). So a matmul is never computed twice and its
+//           raw result is stored only when it is used outside the group.
 // Nodes keep their own types and rounding in a group, so fused code
 // computes the same values as unfused code.
 //
@@ -48,6 +62,20 @@ size_t countKernels(const Function &F);
 
 /// Whether \p O may end a reduce group (sum, mean, max).
 bool isFusableReduction(Op O);
+
+/// The group kind whose root \p N can be (matmul, conv, softmax), if any.
+std::optional<FusionKind> epilogueKind(const Node &N);
+inline bool isEpilogueKind(FusionKind K) {
+  return K == FusionKind::Matmul || K == FusionKind::Conv ||
+         K == FusionKind::Softmax;
+}
+
+/// Where the product of matmul or conv group \p G accumulates: the root
+/// when it is an output, else the first output of the root's type; none
+/// when no output can hold it (the group is then illegal).
+std::optional<ValueId> epilogueAccumulator(const Function &F,
+                                           const FusionInfo &Info,
+                                           const FusionGroup &G);
 
 /// What is wrong with the groups of \p F (empty when they are legal).
 std::vector<std::string> verifyGroups(const Function &F);

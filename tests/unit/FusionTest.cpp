@@ -37,6 +37,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -51,6 +52,11 @@ using gradc::test::randomBatch;
 using gradc::test::slurp;
 
 namespace {
+
+/// The optimized pipeline (passes/PassManager.h) without its last pass.
+constexpr const char *kBeforeFuse = "autodiff,constfold,simplify,cse,layout,dce";
+constexpr const char *kOptimized =
+    "autodiff,constfold,simplify,cse,layout,dce,fuse";
 
 /// The model at \p Path after `Passes`, with -D \p Defs; with \p Wide every
 /// f32 made f64 first.
@@ -159,7 +165,10 @@ class FusedModel : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(FusedModel, SameResultsAsUnfused) {
   const ModelParam &P = GetParam();
-  auto Unfused = build(P.Path, "autodiff,dce", {{"B", "4"}}, P.Wide);
+  // f32: the optimized stage up to fuse (layout's matmul_t included); f64:
+  // the gradient module as it is.
+  auto Unfused = build(P.Path, P.Wide ? "autodiff,dce" : kBeforeFuse,
+                       {{"B", "4"}}, P.Wide);
   ASSERT_TRUE(Unfused);
   auto Fused = std::make_unique<Module>(*Unfused);
   {
@@ -231,7 +240,7 @@ std::string example(const char *Name) {
 
 TEST(Fusion, CodegenEmitsCountKernelsKernels) {
   for (const char *Name : {"mnist_mlp", "lenet", "bn_mlp"}) {
-    auto M = build(example(Name), "autodiff,dce,fuse", {});
+    auto M = build(example(Name), kOptimized, {});
     ASSERT_TRUE(M);
     auto TM = codegen::createHostTargetMachine();
     ASSERT_TRUE(bool(TM)) << llvm::toString(TM.takeError());
@@ -285,6 +294,40 @@ TEST(Fusion, OptimizerUpdateIsOnePassPerParam) {
     EXPECT_EQ(Groups.size(), 1u) << P;
     EXPECT_FALSE(Groups.count(-1)) << P;
   }
+}
+
+TEST(Fusion, MnistMatmulsAndSoftmaxTakeTheirEpilogues) {
+  // The optimized MNIST MLP train step: both forward layers' bias (and relu)
+  // and the backward relu mask run in their matmul's kernel; the softmax
+  // cross-entropy gradient in the softmax's. No matmul is duplicated.
+  auto Opt = build(example("mnist_mlp"), kOptimized, {});
+  auto Before = build(example("mnist_mlp"), kBeforeFuse, {});
+  ASSERT_TRUE(Opt && Before);
+  const Function &F = *Opt->lookupFunction("train_step");
+  FusionInfo I = analyzeFusion(F);
+  size_t Matmuls = 0, Softmaxes = 0, Unstored = 0;
+  for (const FusionGroup &G : F.Groups) {
+    Matmuls += G.Kind == FusionKind::Matmul;
+    Softmaxes += G.Kind == FusionKind::Softmax;
+    if (isEpilogueKind(G.Kind)) {
+      EXPECT_TRUE(epilogueKind(F.node(G.Begin)) == G.Kind);
+      EXPECT_GT(G.End - G.Begin, 1u);
+      Unstored += !I.IsOutput[G.Begin];
+    }
+  }
+  EXPECT_GE(Matmuls, 3u);
+  EXPECT_GE(Softmaxes, 1u);
+  EXPECT_GE(Unstored, 2u) << "the forward layers' products need no buffer";
+  auto CountOps = [](const Function &Fn, std::initializer_list<Op> Ops) {
+    size_t N = 0;
+    for (const Node &Nd : Fn.Nodes)
+      N += std::find(Ops.begin(), Ops.end(), Nd.Opcode) != Ops.end();
+    return N;
+  };
+  const Function &U = *Before->lookupFunction("train_step");
+  EXPECT_EQ(CountOps(F, {Op::Matmul, Op::MatmulT}),
+            CountOps(U, {Op::Matmul, Op::MatmulT}));
+  EXPECT_LT(countKernels(F), countKernels(U) / 3);
 }
 
 } // namespace

@@ -59,7 +59,11 @@ std::unique_ptr<Module> buildModel(const std::string &Path,
     return nullptr;
   passes::PassManager PM({}, Log, Diags);
   std::string Err;
-  EXPECT_TRUE(PM.parsePipeline("autodiff,dce", Err)) << Err;
+  // The optimized stage: fused kernels (matmul epilogues on split rows
+  // included) must be thread-count independent too.
+  EXPECT_TRUE(PM.parsePipeline("autodiff,constfold,simplify,cse,layout,dce,fuse",
+                               Err))
+      << Err;
   EXPECT_TRUE(PM.run(*M)) << Log.str();
   return M;
 }
