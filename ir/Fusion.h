@@ -16,20 +16,20 @@
 //           reduction computes each element it reads in place: exactly once
 //           (sum, mean and max read each element once, so nothing is
 //           recomputed).
-//   matmul  a matmul or matmul_t (the first member), then elementwise
-//   conv    members of its result's shape, or a conv2d, or a softmax or
-//   softmax log_softmax over the last axis, and the same: the epilogue (bias
-//           add, activation, backward activation mask, the softmax
-//           cross-entropy gradient `softmax - one_hot`). Their
-//           outside operands may broadcast; no member is an operand of the
-//           first. The kernel accumulates each result row (matmul) or plane
-//           (conv) exactly as the unfused kernel does, then computes the
-//           other members on it and stores the outputs (softmax: a row of the
-//           last axis once normalized). The product needs a
-//           buffer to accumulate in: its own when it is an output, else an
-//           output of the same type (the epilogue reads each element before
-//           it overwrites it). So a matmul is never computed twice and its
-//           raw result is stored only when it is used outside the group.
+//   matmul  the root, a matmul or matmul_t (matmul), conv2d (conv), or
+//   conv    softmax or log_softmax over the last axis (softmax), is the
+//   softmax first member; then elementwise members of the root's shape: its
+//           epilogue (bias add, activation, the backward activation mask,
+//           the cross-entropy gradient `softmax - one_hot`, an SGD step),
+//           and ops of that shape reading only values from outside (the
+//           mask's comparison). Outside operands may broadcast. The kernel
+//           computes each result row (matmul, softmax) or plane (conv)
+//           exactly as the unfused kernel does, then the other members on
+//           it, and stores the outputs. The product needs a buffer to
+//           accumulate in: its own when it is an output, else an output of
+//           the same type (the epilogue reads each element before it
+//           overwrites it). So the root is computed once, and its raw result
+//           is stored only when it is used outside the group.
 // Nodes keep their own types and rounding in a group, so fused code
 // computes the same values as unfused code.
 //
