@@ -14,6 +14,14 @@
 //           computed at I from their inputs (an input broadcast to the
 //           operand's shape is read at the offset of I's indices, found by
 //           division by constants).
+//   matmul, conv, softmax  the root's own emitter (emitLinalg, emitReduce),
+//           whose buffers are
+//           the root's operands and then all of the group's, with a hook
+//           called when a result row (matmul, softmax) or output plane
+//           (conv2d) is final: it loads each element of the run from the accumulator
+//           (ir::epilogueAccumulator), computes the other members on it and
+//           stores the outputs (the accumulator's element last read, so it
+//           may be an output). The rows stay split across threads.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernel.h"
@@ -24,6 +32,7 @@
 #include <algorithm>
 #include <cassert>
 #include <map>
+#include <optional>
 
 namespace gradc::codegen {
 namespace {
@@ -125,16 +134,117 @@ void emitReduceGroup(llvm::IRBuilder<> &B, const ir::Function &F,
   emitReduce(K);
 }
 
+/// The offset, in a buffer of shape \p In broadcast to \p Dims, of element
+/// \p J of a run over the trailing axes [First, end) of \p Dims, relative
+/// to the run's start.
+llvm::Value *tailOffset(KernelEmitter &K, llvm::Value *J, const ir::Shape &Dims,
+                        const ir::Shape &In, size_t First) {
+  std::vector<int64_t> Row = ir::stridesOf(Dims);
+  std::vector<int64_t> St = ir::broadcastStrides(In, Dims);
+  llvm::Value *Off = K.i64(0);
+  for (size_t A = First; A < Dims.size(); ++A) {
+    if (St[A] == 0)
+      continue;
+    llvm::Value *I = Row[A] == 1 ? J : K.B.CreateUDiv(J, K.i64(Row[A]));
+    if (A > First)
+      I = K.B.CreateURem(I, K.i64(Dims[A]));
+    Off = K.addScaled(Off, I, St[A]);
+  }
+  return Off;
+}
+
+void emitEpilogueGroup(llvm::IRBuilder<> &B, const ir::Function &F,
+                       const ir::FusionGroup &G, const GroupIO &IO,
+                       llvm::Value *Err, llvm::BasicBlock *Exit,
+                       ParallelConfig *Par) {
+  ir::ValueId Root = G.Begin;
+  const ir::Node &R = F.node(Root);
+  std::optional<ir::ValueId> Acc =
+      ir::epilogueAccumulator(F, ir::analyzeFusion(F), G);
+  assert(Acc && "a matmul or conv group without an accumulator");
+  auto OutIndex = [&](ir::ValueId V) {
+    return static_cast<size_t>(
+        std::find(IO.Outs.begin(), IO.Outs.end(), V) - IO.Outs.begin());
+  };
+  auto InIndex = [&](ir::ValueId V) {
+    return static_cast<size_t>(
+        std::find(IO.Ins.begin(), IO.Ins.end(), V) - IO.Ins.begin());
+  };
+  // The kernel's buffers: the root's operands (what its emitter reads),
+  // then every input and output of the group, so that a parallel loop
+  // passes them all to its worker as noalias parameters.
+  std::vector<llvm::Value *> Ops;
+  std::vector<ir::TensorType> Types;
+  for (ir::ValueId O : R.Operands) {
+    Ops.push_back(IO.InPtrs[InIndex(O)]);
+    Types.push_back(F.type(O));
+  }
+  size_t InBase = Ops.size();
+  for (size_t I = 0; I < IO.Ins.size(); ++I) {
+    Ops.push_back(IO.InPtrs[I]);
+    Types.push_back(F.type(IO.Ins[I]));
+  }
+  size_t OutBase = Ops.size();
+  for (size_t O = 0; O < IO.Outs.size(); ++O) {
+    Ops.push_back(IO.OutPtrs[O]);
+    Types.push_back(F.type(IO.Outs[O]));
+  }
+  KernelEmitter K(B, R, Root, Ops, IO.OutPtrs[OutIndex(*Acc)], Types, Err,
+                  Exit);
+  K.setParallel(Par);
+  const ir::Shape &Dims = R.Type.Dims;
+  ir::DType T = R.Type.Elt;
+  K.setFinishedHook([&](llvm::Value *Start, int64_t Count) {
+    // The run [Start, Start + Count) covers the trailing axes [First, end).
+    size_t First = Dims.size();
+    for (int64_t P = 1; First > 0 && P < Count;)
+      P *= Dims[--First];
+    std::vector<llvm::Value *> Base;
+    for (ir::ValueId V : IO.Ins)
+      Base.push_back(broadcastIndex(K, Start, Dims, F.type(V).Dims));
+    K.loop(Count, [&](llvm::Value *J) {
+      llvm::Value *Idx = K.B.CreateAdd(Start, J);
+      std::map<ir::ValueId, llvm::Value *> Val;
+      Val[Root] = K.load(T, K.result(), Idx);
+      evalMembers(
+          K, F, Root + 1, G.End, IO,
+          [&](size_t I) {
+            const ir::TensorType &In = F.type(IO.Ins[I]);
+            llvm::Value *Off = K.B.CreateAdd(
+                Base[I], tailOffset(K, J, Dims, In.Dims, First));
+            return K.load(In.Elt, K.operand(InBase + I), Off);
+          },
+          Val);
+      for (size_t O = 0; O < IO.Outs.size(); ++O) {
+        ir::ValueId V = IO.Outs[O];
+        if (V == Root && V == *Acc)
+          continue; // already there
+        K.store(Val[V], F.type(V).Elt,
+                V == *Acc ? K.result() : K.operand(OutBase + O), Idx);
+      }
+    });
+  });
+  if (G.Kind == ir::FusionKind::Softmax)
+    emitReduce(K);
+  else
+    emitLinalg(K);
+}
+
 } // namespace
 
 void emitFusedGroup(llvm::IRBuilder<> &B, const ir::Function &F,
                     const ir::FusionGroup &G, const GroupIO &IO,
-                    llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit) {
+                    llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit,
+                    ParallelConfig *Par) {
   switch (G.Kind) {
   case ir::FusionKind::Loop:
     return emitLoop(B, F, G, IO, ErrorInfo, ErrorExit);
   case ir::FusionKind::Reduce:
     return emitReduceGroup(B, F, G, IO, ErrorInfo, ErrorExit);
+  case ir::FusionKind::Matmul:
+  case ir::FusionKind::Conv:
+  case ir::FusionKind::Softmax:
+    return emitEpilogueGroup(B, F, G, IO, ErrorInfo, ErrorExit, Par);
   }
 }
 

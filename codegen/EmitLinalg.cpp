@@ -22,7 +22,9 @@
 //
 // Every nest visits the (x, w, y) triples in the order of the interpreter's
 // forEachConvTap / evalMatmul, so each element is accumulated in the same
-// order: f64 results are bit-identical to the interpreter's. f32 taps are
+// order: f64 results are bit-identical to the interpreter's. When a row
+// (matmul) or an output plane (conv2d) is final, KernelEmitter::finished
+// runs a fused group's epilogue on it (EmitFused.cpp). f32 taps are
 // one fused multiply-add each (llvm.fma; no reassociation). A later issue
 // replaces these loops with the packed GEMM/conv engine.
 //
@@ -127,6 +129,7 @@ void emitMatmul(KernelEmitter &K) {
         K.store(mulAdd(B, T, Acc, AV, BV), T, K.result(), OI);
       });
     });
+    K.finished(RowO, N);
   });
 }
 
@@ -252,7 +255,7 @@ void emitConv2d(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   ConvGeom G = convGeom(K, K.operandType(0).Dims, K.operandType(1).Dims,
                         K.resultType().Dims);
-  bool HasBias = K.numOperands() == 3;
+  bool HasBias = K.node().Operands.size() == 3;
   int64_t Work = G.Cg * G.KH * G.KW * G.OH * G.OW;
   K.parallelLoop(G.N * G.Cout, Work, [&](Value *Plane) {
     auto [N, O] = split2(K, Plane, G.Cout);
@@ -271,6 +274,7 @@ void emitConv2d(KernelEmitter &K) {
         });
       });
     });
+    K.finished(YPlane, G.OH * G.OW);
   });
 }
 

@@ -293,12 +293,16 @@ void emitSoftmax(KernelEmitter &K) {
         K.store(narrow(K, K.B.CreateFSub(Shifted(Kx, M), LogS), T), T, Y,
                 At(Kx));
       });
-      return;
+    } else {
+      K.loop(L.Len, [&](Value *Kx) {
+        Value *E = widen(K, K.load(T, Y, At(Kx)));
+        K.store(narrow(K, K.B.CreateFDiv(E, S), T), T, Y, At(Kx));
+      });
     }
-    K.loop(L.Len, [&](Value *Kx) {
-      Value *E = widen(K, K.load(T, Y, At(Kx)));
-      K.store(narrow(K, K.B.CreateFDiv(E, S), T), T, Y, At(Kx));
-    });
+    // A fused epilogue (EmitFused.cpp) on the finished line, when its
+    // elements are contiguous (the last axis).
+    if (L.Inner == 1)
+      K.finished(Base, L.Len);
   });
 }
 

@@ -328,7 +328,7 @@ void FunctionEmitter::emitGroup(const ir::FusionGroup &G) {
                  Value *Err, llvm::BasicBlock *Exit) {
                IO.OutPtrs.assign(Ptrs.begin(), Ptrs.begin() + IO.Outs.size());
                IO.InPtrs.assign(Ptrs.begin() + IO.Outs.size(), Ptrs.end());
-               emitFusedGroup(KB, F, G, IO, Err, Exit);
+               emitFusedGroup(KB, F, G, IO, Err, Exit, &Par);
              });
 }
 

@@ -71,6 +71,17 @@ public:
   }
   void store(llvm::Value *V, ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
 
+  /// Makes the matmul and conv2d emitters call \p F(Start, Count) when
+  /// result elements [Start, Start + Count) (an i64 flat index; a row, an
+  /// output plane) are final: a fused group's epilogue (EmitFused.cpp).
+  void setFinishedHook(std::function<void(llvm::Value *, int64_t)> F) {
+    Finished = std::move(F);
+  }
+  void finished(llvm::Value *Start, int64_t Count) {
+    if (Finished)
+      Finished(Start, Count);
+  }
+
   /// Emits `for (I = 0; I < N; ++I) Body(I)` with an i64 induction variable.
   void loop(int64_t N, const std::function<void(llvm::Value *)> &Body);
   /// Emits `for (I = 0; I < N; ++I) Body(I)` whose iterations write
@@ -125,6 +136,7 @@ private:
   ParallelConfig *Par = nullptr;
   bool InParallelBody = false;
   std::function<llvm::Value *(size_t, llvm::Value *)> OperandLoader;
+  std::function<void(llvm::Value *, int64_t)> Finished;
 };
 
 /// One axis of a loop nest that walks two buffers: its size and the
@@ -171,7 +183,8 @@ struct GroupIO {
 };
 void emitFusedGroup(llvm::IRBuilder<> &B, const ir::Function &F,
                     const ir::FusionGroup &G, const GroupIO &IO,
-                    llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit);
+                    llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit,
+                    ParallelConfig *Par = nullptr);
 
 /// One emitter per op family; each switches on the ops of its family.
 void emitElementwise(KernelEmitter &K);

@@ -3,6 +3,9 @@
 // See Fusion.h. analyzeFusion marks each member read by a node outside its
 // group, named by a result or written by an assign as an output.
 // verifyGroups checks the rules of each kind over the group's members.
+// epilogueAccumulator picks where a matmul or conv group accumulates its
+// product: its own buffer when it is an output, else the first output of
+// the same type (written element by element after the product is read).
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Fusion.h"
@@ -17,6 +20,12 @@ std::string_view fusionKindName(FusionKind K) {
     return "loop";
   case FusionKind::Reduce:
     return "reduce";
+  case FusionKind::Matmul:
+    return "matmul";
+  case FusionKind::Conv:
+    return "conv";
+  case FusionKind::Softmax:
+    return "softmax";
   }
   return "?";
 }
@@ -26,6 +35,41 @@ std::optional<FusionKind> parseFusionKind(std::string_view Name) {
     return FusionKind::Loop;
   if (Name == "reduce")
     return FusionKind::Reduce;
+  if (Name == "matmul")
+    return FusionKind::Matmul;
+  if (Name == "conv")
+    return FusionKind::Conv;
+  if (Name == "softmax")
+    return FusionKind::Softmax;
+  return std::nullopt;
+}
+
+std::optional<FusionKind> epilogueKind(const Node &N) {
+  switch (N.Opcode) {
+  case Op::Matmul:
+  case Op::MatmulT:
+    return FusionKind::Matmul;
+  case Op::Conv2d:
+    return FusionKind::Conv;
+  case Op::Softmax:
+  case Op::LogSoftmax:
+    // Rows must be contiguous: the last axis.
+    if (getInt(N.Attrs, "axis") + 1 == static_cast<int64_t>(N.Type.rank()))
+      return FusionKind::Softmax;
+    return std::nullopt;
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<ValueId> epilogueAccumulator(const Function &F,
+                                           const FusionInfo &Info,
+                                           const FusionGroup &G) {
+  if (Info.IsOutput[G.Begin])
+    return G.Begin;
+  for (ValueId V = G.Begin + 1; V < G.End; ++V)
+    if (Info.IsOutput[V] && F.Nodes[V].Type == F.Nodes[G.Begin].Type)
+      return V;
   return std::nullopt;
 }
 
@@ -74,9 +118,24 @@ static void verifyGroup(const Function &F, const FusionInfo &Info, size_t GI,
   };
   auto IsMember = [&](ValueId V) { return V >= G.Begin && V < G.End; };
   ValueId Last = G.End - 1;
-  const Shape &Dims = G.Kind == FusionKind::Loop
+  bool Epilogue = isEpilogueKind(G.Kind);
+  const Shape &Dims = G.Kind != FusionKind::Reduce
                           ? F.Nodes[G.Begin].Type.Dims
                           : F.type(F.Nodes[Last].Operands.at(0)).Dims;
+  if (Epilogue) {
+    if (epilogueKind(F.Nodes[G.Begin]) != G.Kind)
+      return Problem(G.Begin,
+                     G.Kind == FusionKind::Matmul
+                         ? "the first member of a matmul group must be "
+                           "matmul or matmul_t"
+                     : G.Kind == FusionKind::Conv
+                         ? "the first member of a conv group must be conv2d"
+                         : "the first member of a softmax group must be "
+                           "softmax or log_softmax over the last axis");
+    if (!epilogueAccumulator(F, Info, G))
+      return Problem(G.Begin, "the product is not stored and no output of "
+                              "its type can hold it");
+  }
   if (G.Kind == FusionKind::Reduce) {
     const Node &R = F.Nodes[Last];
     if (!isFusableReduction(R.Opcode))
@@ -89,12 +148,14 @@ static void verifyGroup(const Function &F, const FusionInfo &Info, size_t GI,
     const Node &N = F.Nodes[V];
     if (G.Kind == FusionKind::Reduce && V == Last)
       break;
+    if (Epilogue && V == G.Begin)
+      continue;
     if (getOpInfo(N.Opcode).Family != OpFamily::Elementwise)
       return Problem(V, "only elementwise ops can be fused into a loop");
     if (N.Type.Dims != Dims)
       return Problem(V, fmt::format("has shape {}, the group's is {}",
                                     formatType(N.Type), formatShape(Dims)));
-    if (G.Kind == FusionKind::Loop)
+    if (G.Kind != FusionKind::Reduce)
       continue;
     if (Info.IsOutput[V])
       return Problem(V, "a producer in a reduce group is used outside it");

@@ -16,6 +16,20 @@
 //           reduction computes each element it reads in place: exactly once
 //           (sum, mean and max read each element once, so nothing is
 //           recomputed).
+//   matmul  the root, a matmul or matmul_t (matmul), conv2d (conv), or
+//   conv    softmax or log_softmax over the last axis (softmax), is the
+//   softmax first member; then elementwise members of the root's shape: its
+//           epilogue (bias add, activation, the backward activation mask,
+//           the cross-entropy gradient `softmax - one_hot`, an SGD step),
+//           and ops of that shape reading only values from outside (the
+//           mask's comparison). Outside operands may broadcast. The kernel
+//           computes each result row (matmul, softmax) or plane (conv)
+//           exactly as the unfused kernel does, then the other members on
+//           it, and stores the outputs. The product needs a buffer to
+//           accumulate in: its own when it is an output, else an output of
+//           the same type (the epilogue reads each element before it
+//           overwrites it). So the root is computed once, and its raw result
+//           is stored only when it is used outside the group.
 // Nodes keep their own types and rounding in a group, so fused code
 // computes the same values as unfused code.
 //
@@ -48,6 +62,20 @@ size_t countKernels(const Function &F);
 
 /// Whether \p O may end a reduce group (sum, mean, max).
 bool isFusableReduction(Op O);
+
+/// The group kind whose root \p N can be (matmul, conv, softmax), if any.
+std::optional<FusionKind> epilogueKind(const Node &N);
+inline bool isEpilogueKind(FusionKind K) {
+  return K == FusionKind::Matmul || K == FusionKind::Conv ||
+         K == FusionKind::Softmax;
+}
+
+/// Where the product of matmul or conv group \p G accumulates: the root
+/// when it is an output, else the first output of the root's type; none
+/// when no output can hold it (the group is then illegal).
+std::optional<ValueId> epilogueAccumulator(const Function &F,
+                                           const FusionInfo &Info,
+                                           const FusionGroup &G);
 
 /// What is wrong with the groups of \p F (empty when they are legal).
 std::vector<std::string> verifyGroups(const Function &F);

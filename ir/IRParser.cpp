@@ -533,12 +533,12 @@ bool Parser::parseFunction(Module &M) {
       Loc At = Cur.L;
       consume();
       Token Kind;
-      if (!expect(Tok::Ident, "a fusion kind (loop, reduce)", Kind))
+      if (!expect(Tok::Ident, "a fusion kind (loop, reduce, matmul, conv)", Kind))
         return false;
       auto FK = parseFusionKind(Kind.Text);
       if (!FK)
         return fail(Kind.L, fmt::format("unknown fusion kind '{}' (kinds: loop, "
-                                        "reduce)",
+                                        "reduce, matmul, conv)",
                                         Kind.Text));
       if (!expectPunct('{'))
         return false;

@@ -52,8 +52,12 @@ struct Result {
 
 /// What a fusion group compiles to (ir/Fusion.h): `loop`, one loop nest
 /// evaluating elementwise members of one shape; `reduce`, a reduction that
-/// evaluates its elementwise producers inside its loop.
-enum class FusionKind : uint8_t { Loop, Reduce };
+/// evaluates its elementwise producers inside its loop; `matmul`, `conv`
+/// and `softmax`, a matmul, conv2d, or softmax or log_softmax over the last
+/// axis whose elementwise consumers of its shape (bias, activation, gradient
+/// mask, the cross-entropy gradient) are applied as each result row or plane
+/// is finished.
+enum class FusionKind : uint8_t { Loop, Reduce, Matmul, Conv, Softmax };
 
 /// A fusion group: the contiguous nodes [Begin, End) of a function, compiled
 /// as one kernel. Set by the `fuse` pass; printed as a `fused` region.

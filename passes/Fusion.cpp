@@ -12,7 +12,16 @@
 //     kernel for unrelated loops of one shape, such as the scalar
 //     arithmetic of clipping and bias correction); else it starts a loop
 //     group. A sum, mean or max starts a reduce group that its elementwise
-//     producers may join. A node may join group G when
+//     producers may join. A matmul, matmul_t, conv2d, or softmax or
+//     log_softmax over the last axis roots the loop group of one of its
+//     users (its epilogue: kind matmul, conv, softmax) when that group has
+//     its shape, no member is an ancestor of it (the root runs first), no
+//     path leaves the root and comes back into the group, and the group
+//     has an output of the root's type or the root is itself an output
+//     (the product's accumulator, ir::epilogueAccumulator). Later nodes may
+//     still join such a group when they are no ancestor of its root (the
+//     relu mask's comparison of the forward activation). A node may join
+//     group G when
 //       - its shape is G's (a loop group), or the reduction operand's (a
 //         reduce group, whose producers must also have all their users in
 //         G): so no member is computed for more elements than it has, and
@@ -26,10 +35,11 @@
 //  3. Order: a topological sort of groups and single nodes (Kahn, the unit
 //     with the smallest first node first, so unfused code keeps its order;
 //     a node without operands counts as its first user) makes every group
-//     a contiguous run; operands and results are renumbered.
+//     a contiguous run, an epilogue group's root first; operands and
+//     results are renumbered.
 //
 // Fusion never duplicates work: every member is computed once per element
-// of its group's shape. Values of fewer elements (the learning rate, bias
+// of its group's shape, and a group has at most one root. Values of fewer elements (the learning rate, bias
 // corrections, the clipping factor) are computed by their own (scalar)
 // group and read by the big loops, not recomputed per element.
 //
@@ -78,6 +88,7 @@ struct Group {
   ir::Shape Dims; // loop: the members' shape; reduce: the reduced operand's
   Bits Members;
   std::vector<ValueId> Nodes; // in decreasing order
+  ValueId Root = 0;           // matmul, conv, softmax: the root
 };
 
 class Partitioner {
@@ -108,6 +119,11 @@ public:
 
 private:
   bool canJoin(ValueId V, const Group &G) const;
+  /// Whether matmul, conv or softmax \p V may root loop group \p G.
+  bool canRoot(ValueId V, const Group &G) const;
+  /// Whether \p G, rooted at \p Root, has a buffer to accumulate in
+  /// (ir::epilogueAccumulator).
+  bool hasAccumulator(const Group &G, ValueId Root) const;
   bool closesCycle(ValueId V, const Group &G) const;
   void join(ValueId V, int G) {
     Groups[G].Members.set(V);
@@ -126,6 +142,11 @@ private:
 bool Partitioner::canJoin(ValueId V, const Group &G) const {
   const ir::Node &Nd = F.Nodes[V];
   if (Nd.Type.Dims != G.Dims)
+    return false;
+  // A matmul, conv or softmax group computes its members after the root:
+  // none may be an ancestor of it (a node that reads the root's operands
+  // only, such as the relu mask's comparison, may join).
+  if (ir::isEpilogueKind(G.Kind) && Reach[V].test(G.Root))
     return false;
   if (G.Kind == ir::FusionKind::Reduce) {
     // A producer computed inside the reduction loop: used only there.
@@ -184,11 +205,62 @@ bool Partitioner::closesCycle(ValueId V, const Group &G) const {
   return false;
 }
 
+bool Partitioner::canRoot(ValueId V, const Group &G) const {
+  if (G.Kind != ir::FusionKind::Loop || F.Nodes[V].Type.Dims != G.Dims)
+    return false;
+  // The root runs first: no member may be computed before it.
+  for (ValueId M : G.Nodes)
+    if (Reach[M].test(V))
+      return false;
+  for (ValueId U : Users[V])
+    if (!G.Members.test(U) && Reach[U].intersects(G.Members))
+      return false;
+  return !closesCycle(V, G);
+}
+
+bool Partitioner::hasAccumulator(const Group &G, ValueId Root) const {
+  auto IsOutput = [&](ValueId X) {
+    if (Escapes[X])
+      return true;
+    for (ValueId U : Users[X])
+      if (!G.Members.test(U))
+        return true;
+    return false;
+  };
+  if (IsOutput(Root))
+    return true;
+  for (ValueId M : G.Nodes)
+    if (M != Root && F.Nodes[M].Type == F.Nodes[Root].Type && IsOutput(M))
+      return true;
+  return false;
+}
+
 std::vector<int> Partitioner::run() {
   Of.assign(N, -1);
   for (ValueId V = N; V-- > 0;) {
     const ir::Node &Nd = F.Nodes[V];
     ir::OpFamily Fam = ir::getOpInfo(Nd.Opcode).Family;
+    if (auto Kind = ir::epilogueKind(Nd)) {
+      // A matmul, conv or softmax roots the loop group of a user (its
+      // epilogue).
+      for (ValueId U : Users[V]) {
+        int G = Of[U];
+        if (G < 0 || !canRoot(V, Groups[G]))
+          continue;
+        join(V, G);
+        if (hasAccumulator(Groups[G], V)) {
+          Groups[G].Kind = *Kind;
+          Groups[G].Root = V;
+          break;
+        }
+        Groups[G].Members = Bits(N); // undo: nowhere to accumulate
+        Groups[G].Nodes.pop_back();
+        for (ValueId M : Groups[G].Nodes)
+          Groups[G].Members.set(M);
+        Of[V] = -1;
+      }
+      continue;
+    }
     if (Fam == ir::OpFamily::Reduce && ir::isFusableReduction(Nd.Opcode)) {
       Groups.push_back({ir::FusionKind::Reduce, F.type(Nd.Operands[0]).Dims,
                         Bits(N), {}});
@@ -288,6 +360,15 @@ bool fuseFunction(ir::Function &F) {
     int U = Ready.top().second;
     Ready.pop();
     ValueId Begin = static_cast<ValueId>(Order.size());
+    int PG = UnitGroup[U];
+    if (PG >= 0 && ir::isEpilogueKind(P.Groups[PG].Kind)) {
+      // The root first; no member is its ancestor, so the other members
+      // keep a valid order.
+      ValueId Root = P.Groups[PG].Root;
+      auto &Us = Units[U];
+      Us.erase(std::find(Us.begin(), Us.end(), Root));
+      Us.insert(Us.begin(), Root);
+    }
     for (ValueId V : Units[U]) {
       NewId[V] = static_cast<ValueId>(Order.size());
       Order.push_back(V);

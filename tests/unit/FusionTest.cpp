@@ -16,7 +16,15 @@
 //   - the MNIST MLP train step needs at most a third of its unfused
 //     kernels;
 //   - the optimizer update of each param is one loop writing the param and
-//     its moments.
+//     its moments;
+//   - matmul, conv and softmax epilogues: the MNIST MLP's layers, relu
+//     mask and cross-entropy gradient fuse into their matmul or softmax
+//     (no matmul duplicated; the forward products unstored), and epilogues
+//     with broadcasts of every alignment, batched and transposed matmuls,
+//     a conv with a per-channel operand and a log_softmax give the unfused
+//     bits, serial and with every row loop split over 3 threads.
+// The f32 models are compared after the optimized pipeline's other passes
+// (matmul_t included), the f64 ones on the gradient module as it is.
 //
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
@@ -26,6 +34,7 @@
 #include "codegen/JIT.h"
 #include "frontend/Frontend.h"
 #include "ir/Fusion.h"
+#include "ir/IRParser.h"
 #include "ir/Interpreter.h"
 #include "ir/Verifier.h"
 #include "passes/PassManager.h"
@@ -37,6 +46,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -51,6 +61,11 @@ using gradc::test::randomBatch;
 using gradc::test::slurp;
 
 namespace {
+
+/// The optimized pipeline (passes/PassManager.h) without its last pass.
+constexpr const char *kBeforeFuse = "autodiff,constfold,simplify,cse,layout,dce";
+constexpr const char *kOptimized =
+    "autodiff,constfold,simplify,cse,layout,dce,fuse";
 
 /// The model at \p Path after `Passes`, with -D \p Defs; with \p Wide every
 /// f32 made f64 first.
@@ -159,7 +174,10 @@ class FusedModel : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(FusedModel, SameResultsAsUnfused) {
   const ModelParam &P = GetParam();
-  auto Unfused = build(P.Path, "autodiff,dce", {{"B", "4"}}, P.Wide);
+  // f32: the optimized stage up to fuse (layout's matmul_t included); f64:
+  // the gradient module as it is.
+  auto Unfused = build(P.Path, P.Wide ? "autodiff,dce" : kBeforeFuse,
+                       {{"B", "4"}}, P.Wide);
   ASSERT_TRUE(Unfused);
   auto Fused = std::make_unique<Module>(*Unfused);
   {
@@ -231,7 +249,7 @@ std::string example(const char *Name) {
 
 TEST(Fusion, CodegenEmitsCountKernelsKernels) {
   for (const char *Name : {"mnist_mlp", "lenet", "bn_mlp"}) {
-    auto M = build(example(Name), "autodiff,dce,fuse", {});
+    auto M = build(example(Name), kOptimized, {});
     ASSERT_TRUE(M);
     auto TM = codegen::createHostTargetMachine();
     ASSERT_TRUE(bool(TM)) << llvm::toString(TM.takeError());
@@ -284,6 +302,128 @@ TEST(Fusion, OptimizerUpdateIsOnePassPerParam) {
         Groups.insert(I.GroupOf[N.Operands[0]]);
     EXPECT_EQ(Groups.size(), 1u) << P;
     EXPECT_FALSE(Groups.count(-1)) << P;
+  }
+}
+
+TEST(Fusion, MnistMatmulsAndSoftmaxTakeTheirEpilogues) {
+  // The optimized MNIST MLP train step: both forward layers' bias (and relu)
+  // and the backward relu mask run in their matmul's kernel; the softmax
+  // cross-entropy gradient in the softmax's. No matmul is duplicated.
+  auto Opt = build(example("mnist_mlp"), kOptimized, {});
+  auto Before = build(example("mnist_mlp"), kBeforeFuse, {});
+  ASSERT_TRUE(Opt && Before);
+  const Function &F = *Opt->lookupFunction("train_step");
+  FusionInfo I = analyzeFusion(F);
+  size_t Matmuls = 0, Softmaxes = 0, Unstored = 0;
+  for (const FusionGroup &G : F.Groups) {
+    Matmuls += G.Kind == FusionKind::Matmul;
+    Softmaxes += G.Kind == FusionKind::Softmax;
+    if (isEpilogueKind(G.Kind)) {
+      EXPECT_TRUE(epilogueKind(F.node(G.Begin)) == G.Kind);
+      EXPECT_GT(G.End - G.Begin, 1u);
+      Unstored += !I.IsOutput[G.Begin];
+    }
+  }
+  EXPECT_GE(Matmuls, 3u);
+  EXPECT_GE(Softmaxes, 1u);
+  EXPECT_GE(Unstored, 2u) << "the forward layers' products need no buffer";
+  auto CountOps = [](const Function &Fn, std::initializer_list<Op> Ops) {
+    size_t N = 0;
+    for (const Node &Nd : Fn.Nodes)
+      N += std::find(Ops.begin(), Ops.end(), Nd.Opcode) != Ops.end();
+    return N;
+  };
+  const Function &U = *Before->lookupFunction("train_step");
+  EXPECT_EQ(CountOps(F, {Op::Matmul, Op::MatmulT}),
+            CountOps(U, {Op::Matmul, Op::MatmulT}));
+  EXPECT_LT(countKernels(F), countKernels(U) / 3);
+}
+
+/// Epilogues with broadcast operands of every alignment, batched and
+/// transposed matmuls, a conv with a per-channel operand, a log_softmax:
+/// the fused module's predict on the JIT, serial and with every row loop
+/// split over 3 threads, must equal the unfused one's bit for bit.
+TEST(Fusion, EpiloguesWithBroadcastsAreBitIdentical) {
+  const char *Text = R"(module @m
+input @a : f32[2, 4, 3]
+input @w : f32[3, 5]
+input @b : f32[5]
+input @r : f32[2, 4, 1]
+input @t : f32[5, 4]
+input @img : f32[2, 2, 6, 6]
+input @k : f32[3, 2, 3, 3]
+input @ch : f32[1, 3, 1, 1]
+input @l : f64[4, 7]
+input @lr : f64[4, 1]
+func @predict {
+  %a = input @a : f32[2, 4, 3]
+  %w = input @w : f32[3, 5]
+  %b = input @b : f32[5]
+  %r = input @r : f32[2, 4, 1]
+  %y = matmul %a, %w : f32[2, 4, 5]
+  %y1 = add %y, %b : f32[2, 4, 5]
+  %y2 = mul %y1, %r : f32[2, 4, 5]
+  %y3 = tanh %y2 : f32[2, 4, 5]
+  %t = input @t : f32[5, 4]
+  %z = matmul_t %t, %w {transpose_a = true, transpose_b = true} : f32[4, 3]
+  %z1 = gelu %z : f32[4, 3]
+  %z2 = sigmoid %z : f32[4, 3]
+  %img = input @img : f32[2, 2, 6, 6]
+  %k = input @k : f32[3, 2, 3, 3]
+  %ch = input @ch : f32[1, 3, 1, 1]
+  %c = conv2d %img, %k {stride = [1, 1], padding = [1, 1], dilation = [1, 1], groups = 1} : f32[2, 3, 6, 6]
+  %c1 = add %c, %ch : f32[2, 3, 6, 6]
+  %c2 = relu %c1 : f32[2, 3, 6, 6]
+  %l = input @l : f64[4, 7]
+  %lr = input @lr : f64[4, 1]
+  %s = log_softmax %l {axis = 1} : f64[4, 7]
+  %s1 = sub %s, %lr : f64[4, 7]
+  output y3 = %y3
+  output z1 = %z1
+  output z2 = %z2
+  output c = %c
+  output c2 = %c2
+  output s1 = %s1
+}
+)";
+  auto Parse = [&]() {
+    SourceFile Src("epilogues.ir", Text);
+    std::ostringstream Log;
+    DiagnosticEngine Diags(Log);
+    Diags.setSource(&Src);
+    std::unique_ptr<Module> M = parseModule(Src, Diags);
+    EXPECT_TRUE(M) << Log.str();
+    return M;
+  };
+  auto Unfused = Parse(), Fused = Parse();
+  ASSERT_TRUE(Unfused && Fused);
+  {
+    std::ostringstream Log;
+    DiagnosticEngine Diags(Log);
+    passes::PassManager PM({}, Log, Diags);
+    std::string Err;
+    ASSERT_TRUE(PM.parsePipeline("fuse", Err)) << Err;
+    PM.run(*Fused);
+    ASSERT_TRUE(verifyModule(*Fused).empty());
+  }
+  std::set<FusionKind> Kinds;
+  for (const FusionGroup &G : Fused->Functions[0].Groups)
+    Kinds.insert(G.Kind);
+  EXPECT_TRUE(Kinds.count(FusionKind::Matmul));
+  EXPECT_TRUE(Kinds.count(FusionKind::Conv));
+  EXPECT_TRUE(Kinds.count(FusionKind::Softmax));
+
+  codegen::EmitOptions Split;
+  Split.Threads = 3;
+  Split.MinParallelWork = 1;
+  std::string Err;
+  auto Want = runtime::makeJitExecutable(std::make_unique<Module>(*Unfused), Err);
+  ASSERT_TRUE(Want) << Err;
+  for (const codegen::EmitOptions &O : {codegen::EmitOptions{}, Split}) {
+    auto Got = runtime::makeJitExecutable(std::make_unique<Module>(*Fused), Err, O);
+    ASSERT_TRUE(Got) << Err;
+    expectSameRuns(*Got, *Want, "fused epilogues, " +
+                                    std::to_string(O.Threads) + " threads");
   }
 }
 

@@ -46,7 +46,9 @@ using gradc::test::slurp;
 
 namespace {
 
-/// The model at \p Path after the whole pipeline, with \p Defs.
+/// The model at \p Path after the whole pipeline (fused kernels, matmul
+/// epilogues on split rows included, must be thread-count independent too),
+/// with \p Defs.
 std::unique_ptr<Module> buildModel(const std::string &Path,
                                    std::vector<Define> Defs) {
   return test::loadTestModel(Path, std::move(Defs), false,
