@@ -10,7 +10,16 @@
 //
 // so the backward matmuls autodiff builds (g @ w^T, x^T @ g) read their
 // operands in place instead of materializing a transposed copy; the
-// transpose is left to dce when nothing else uses it. matmul_t reads a
+// transpose is left to dce when nothing else uses it.
+//
+// Cost rule: the matmul kernel's innermost loop walks a row of b (column j).
+// A transposed b is read there with a stride of a whole row, one cache line
+// per element, so each result row touches all of b's matrix: cheap while b's
+// matrix stays in the L1 cache, ruinous beyond it (mlp_wide's 512x512
+// backward matmul ran 6x slower than transpose + matmul). So b's transpose
+// is folded only when b's matrix is at most kMaxStridedBBytes; a's always
+// (its reads stride by whole rows too, but once per (i, p), not per element
+// of the innermost loop, and consecutive rows reuse the same lines). matmul_t reads a
 // transposed operand with swapped strides and sums every element in the
 // same order as matmul, so results are bit-identical. A matmul_t whose flags
 // both end up false becomes a plain matmul again.
@@ -36,6 +45,9 @@ static bool swapsLastTwo(const Node &N) {
   return true;
 }
 
+/// The largest b matrix (its last two axes) read transposed in place.
+constexpr int64_t kMaxStridedBBytes = 32 * 1024;
+
 static std::optional<ValueId> foldTransposes(Rewriter &R, const Node &N) {
   if (N.Opcode != Op::Matmul && N.Opcode != Op::MatmulT)
     return std::nullopt;
@@ -50,6 +62,12 @@ static std::optional<ValueId> foldTransposes(Rewriter &R, const Node &N) {
     const Node &T = R.node(Ops[I]);
     if (!swapsLastTwo(T))
       continue;
+    if (I == 1) {
+      const Shape &D = T.Type.Dims;
+      if (D[D.size() - 2] * D.back() * dtypeSize(T.Type.Elt) >
+          kMaxStridedBBytes)
+        continue;
+    }
     Ops[I] = T.Operands[0];
     Flags[I] = !Flags[I];
     Any = true;
