@@ -1,7 +1,9 @@
 //===- codegen/JIT.cpp - The host JIT and the llvm/asm dumps ---------------===//
 //
 // See JIT.h. The O3 pipeline runs in the IR transform layer, so it sees each
-// module exactly once, just before instruction selection.
+// module exactly once, just before instruction selection. GRADC_LLVM_OPTIONS
+// (LLVM's options, parsed once) reaches both, e.g. -time-passes, whose
+// reports compile() prints (docs/BENCHMARKS.md, "Compile time").
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/JIT.h"
@@ -13,8 +15,12 @@
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/PassTimingInfo.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Pass.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Passes/StandardInstrumentations.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
@@ -30,6 +36,10 @@ static void initializeTargets() {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
+    // LLVM's own options (e.g. -time-passes), for looking into the JIT.
+    const char *Argv[] = {"gradc"};
+    llvm::cl::ParseCommandLineOptions(1, Argv, "", nullptr,
+                                      "GRADC_LLVM_OPTIONS");
   });
 }
 
@@ -86,7 +96,10 @@ void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM) {
   PTO.SLPVectorization = true;
   PTO.LoopInterleaving = true;
   PTO.LoopUnrolling = true;
-  llvm::PassBuilder PB(&TM, PTO);
+  llvm::PassInstrumentationCallbacks PIC;
+  llvm::StandardInstrumentations SI(M.getContext(), /*DebugLogging=*/false);
+  SI.registerCallbacks(PIC, &MAM);
+  llvm::PassBuilder PB(&TM, PTO, std::nullopt, &PIC);
   PB.registerModuleAnalyses(MAM);
   PB.registerCGSCCAnalyses(CGAM);
   PB.registerFunctionAnalyses(FAM);
@@ -194,6 +207,8 @@ Jit::compile(std::unique_ptr<llvm::Module> M) {
       return Addr.takeError();
     Out[N] = Addr->toPtr<void *>();
   }
+  if (llvm::TimePassesIsEnabled) // GRADC_LLVM_OPTIONS=-time-passes
+    llvm::reportAndResetTimings();
   return Out;
 }
 

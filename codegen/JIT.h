@@ -5,6 +5,7 @@
 // Reloc::PIC_, and an IR transform that runs the new pass manager's O3
 // pipeline built with the target machine (loop and SLP vectorization on) on
 // every module before it is compiled; LLJIT would not optimize otherwise.
+// LLVM's own options come from GRADC_LLVM_OPTIONS in the environment.
 // libm, pthreads (the thread pool of parallel loops) and the rest of the
 // process resolve from the process itself.
 //
