@@ -15,9 +15,15 @@
 //     can fail returns its error code; the caller then branches to the
 //     function's one error exit. The O3 inliner folds kernels into the
 //     function, turning noalias into scoped alias metadata.
+//     An in-place update (the layout's InPlace, MemoryPlan.cpp) has its
+//     result in the State slot of the symbol it updates; the operands that
+//     read that slot (the old value, or the previous link of the chain) are
+//     then the result pointer itself inside the kernel, so no noalias claim
+//     is false.
 // At the end the results are copied to the caller's Results pointers, then
-// the assigned values to their State slots (every read saw the old state;
-// on an error exit State is untouched).
+// the assigned values not updated in place to their State slots (every read
+// saw the old state; on an error exit State is untouched: no kernel after an
+// in-place update can fail).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Codegen.h"
@@ -80,6 +86,11 @@ private:
     return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Scratch,
                                         FL.Values[V]->Offset);
   }
+  Value *stateSlot(std::string_view Symbol) {
+    return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State,
+                                        L.State.find(Symbol)->second.Offset,
+                                        Symbol);
+  }
   size_t indexOf(const std::vector<std::string> &Names, std::string_view N) {
     return static_cast<size_t>(
         std::find(Names.begin(), Names.end(), N) - Names.begin());
@@ -109,6 +120,7 @@ private:
   llvm::BasicBlock *ErrorExit = nullptr;
   llvm::PHINode *ErrorCode = nullptr;
   std::vector<Buffer> Buf; // per node
+  bool WroteState = false; // an in-place update has been emitted
 };
 
 llvm::Constant *FunctionEmitter::elt(ir::DType T, double V) {
@@ -202,7 +214,8 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
     if (Bytes)
       KF->addDereferenceableParamAttr(ArgNo, Bytes);
   };
-  Buffer Out{scratch(V), true};
+  const std::string &InPlace = FL.InPlace[V];
+  Buffer Out{InPlace.empty() ? scratch(V) : stateSlot(InPlace), true};
   Describe(0, Out, bytesOf(N.Type), false);
   std::vector<ir::TensorType> OpTypes;
   for (size_t I = 0; I < N.Operands.size(); ++I) {
@@ -223,8 +236,15 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
   KB.CreateRet(Code);
   KB.SetInsertPoint(Entry);
   std::vector<Value *> Ops;
-  for (size_t I = 0; I < N.Operands.size(); ++I)
-    Ops.push_back(KF->getArg(static_cast<unsigned>(I + 1)));
+  for (size_t I = 0; I < N.Operands.size(); ++I) {
+    // Operands in the same State slot: the old value or the chain's
+    // previous link.
+    const ir::Node &O = F.node(N.Operands[I]);
+    bool Old = !InPlace.empty() &&
+               ((O.Opcode == ir::Op::Param && O.Symbol == InPlace) ||
+                FL.InPlace[N.Operands[I]] == InPlace);
+    Ops.push_back(KF->getArg(static_cast<unsigned>(Old ? 0 : I + 1)));
+  }
   KernelEmitter K(KB, N, V, Ops, KF->getArg(0), OpTypes, KF->getArg(ErrArg),
                   Exit);
   switch (ir::getOpInfo(N.Opcode).Family) {
@@ -262,8 +282,10 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
   CallArgs.push_back(ErrorInfo);
   Value *Rc = B.CreateCall(KF, CallArgs);
   Buf[V] = Out;
+  WroteState |= !InPlace.empty();
   if (!CanFail)
     return;
+  assert(!WroteState && "a kernel that can fail after an in-place update");
   auto *Cont = llvm::BasicBlock::Create(Ctx, "cont", Fn);
   B.CreateCondBr(B.CreateICmpNE(Rc, B.getInt64(0)), ErrorExit, Cont);
   ErrorCode->addIncoming(Rc, B.GetInsertBlock());
@@ -312,13 +334,9 @@ void FunctionEmitter::emit() {
     case ir::Op::Input:
       Buf[V] = emitInput(V);
       break;
-    case ir::Op::Param: {
-      const Slot &S = L.State.find(N.Symbol)->second;
-      Buf[V] = {B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State, S.Offset,
-                                             N.Symbol),
-                true};
+    case ir::Op::Param:
+      Buf[V] = {stateSlot(N.Symbol), true};
       break;
-    }
     case ir::Op::Assign:
       if (FL.Values[V]) {
         Buf[V] = {scratch(V), true};
@@ -344,10 +362,11 @@ void FunctionEmitter::emit() {
     const ir::Node &N = F.node(V);
     if (N.Opcode != ir::Op::Assign)
       continue;
+    if (FL.InPlace[N.Operands[0]] == N.Symbol)
+      continue; // already there
     const Slot &S = L.State.find(N.Symbol)->second;
     Value *Dst = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State, S.Offset);
-    if (Buf[V].Ptr != Dst)
-      copy(Dst, true, Buf[V], S.Bytes);
+    copy(Dst, true, Buf[V], S.Bytes);
   }
   B.CreateRet(B.getInt64(0));
   if (ErrorCode->getNumIncomingValues() == 0)

@@ -44,6 +44,24 @@ struct TensorInfo {
   ir::TensorType Type;
 };
 
+/// What a backend keeps in memory for a model, in bytes. The JIT plans its
+/// scratch arena statically (codegen/MemoryPlan.cpp); the interpreter
+/// reports zeros.
+struct MemoryStats {
+  uint64_t StateBytes = 0;   // params, optimizer slots, running statistics
+  uint64_t ScratchBytes = 0; // the scratch arena: the largest planned peak
+                             // of the entries
+  uint64_t UnplannedScratchBytes = 0; // the same with one region per value,
+                                      // none reused
+  uint64_t StagingBytes = 0; // aligned copies of unaligned inputs
+  /// Everything the backend allocates for the model: `peak_bytes`.
+  uint64_t peakBytes() const { return StateBytes + ScratchBytes + StagingBytes; }
+  /// The same without the memory plan: `unplanned_bytes`.
+  uint64_t unplannedBytes() const {
+    return StateBytes + UnplannedScratchBytes + StagingBytes;
+  }
+};
+
 enum class Entry : uint8_t { TrainStep, Eval, Predict };
 /// The IR function of \p E: "train_step", "eval", "predict".
 std::string_view entryName(Entry E);
@@ -99,6 +117,9 @@ public:
   /// Sets every state tensor by its initializer (runtime/Init.h) from
   /// \p Seed, the step counter to 0 and the dropout seed to \p Seed.
   virtual void initialize(uint64_t Seed) = 0;
+
+  /// The bytes the backend holds for the model (see MemoryStats).
+  virtual MemoryStats memoryStats() const { return {}; }
 
   /// One training step at learning rate \p Lr: returns the forward loss
   /// (before the update) and updates the state. On a runtime error (an id

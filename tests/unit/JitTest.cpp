@@ -515,4 +515,106 @@ TEST(OpJit, ArgsConstantsAndAssignsFollowTheInterpreter) {
     expectClose(Run.State.at(Name), T, 0, 1, "state " + Name);
 }
 
+/// In-place updates (codegen/MemoryPlan.cpp): `assign @a %v` with %v an
+/// elementwise function of the old `a` is computed straight into a's State
+/// slot only when that is safe. Each variant adds to `v = a - x * 0.5` (or
+/// the chain `v = a * 0.9 + x * 0.5`) something that may forbid it; the JIT
+/// must agree with the interpreter on results and state either way (and
+/// leave the state alone on an error).
+struct InPlaceCase {
+  const char *Name;
+  bool InPlace; // what the plan must decide
+};
+
+class InPlaceJit : public ::testing::TestWithParam<InPlaceCase> {};
+
+TEST_P(InPlaceJit, FollowsTheInterpreter) {
+  const std::string Variant = GetParam().Name;
+  Module M;
+  M.Name = "inplace";
+  auto Sym = [&](SymbolKind K, std::string N, TensorType T) {
+    M.Symbols.push_back({K, std::move(N), std::move(T), {"zeros", {}}, {}});
+  };
+  Sym(SymbolKind::Input, "x", f64({40, 40}));
+  Sym(SymbolKind::Input, "ids", i32({4}));
+  Sym(SymbolKind::Param, "a", f64({40, 40}));
+  Sym(SymbolKind::Param, "b", f64({40, 40}));
+  Sym(SymbolKind::Param, "e", f64({5, 3}));
+  M.Functions.push_back({"f", {}, {}});
+  Function &F = M.Functions.back();
+  Builder B(F);
+  ValueId X = B.symbolRef(M.Symbols[0], {}), Ids = B.symbolRef(M.Symbols[1], {});
+  ValueId A = B.symbolRef(M.Symbols[2], {}), E = B.symbolRef(M.Symbols[4], {});
+  ValueId G = B.make(Op::Mul, {X, B.constant(0.5, DType::F64, {})});
+  if (Variant == "reads_before")
+    G = B.make(Op::Mul, {G, A}); // a read before the update: harmless
+  ValueId Other = B.make(Op::Add, {X, X}); // a second value for a
+  // A chain: the first link computes into a's slot, the second reads it.
+  ValueId Link = B.make(Op::Mul, {A, B.constant(0.9, DType::F64, {})});
+  ValueId V = Variant == "matmul"           ? B.make(Op::Matmul, {A, G})
+              : Variant.starts_with("chain") ? B.make(Op::Add, {Link, G})
+                                             : B.make(Op::Sub, {A, G});
+  ValueId Out = V;
+  if (Variant == "chain_link_read_after")
+    Out = B.make(Op::Mul, {Link, B.constant(2.0, DType::F64, {})});
+  if (Variant == "read_after")
+    Out = B.make(Op::Mul, {A, B.constant(2.0, DType::F64, {})});
+  if (Variant == "copied_after")
+    B.assign(M.Symbols[3], A, {});
+  if (Variant == "may_fail_after" || Variant == "fails_after")
+    Out = B.make(Op::Sum, {B.make(Op::Embedding, {Ids, E})});
+  B.assign(M.Symbols[2], V, {});
+  if (Variant == "assigned_twice")
+    B.assign(M.Symbols[2], Other, {});
+  F.Results = {{ResultKind::Output, "out", Out}};
+  if (Variant == "result_is_old")
+    F.Results.push_back({ResultKind::Output, "old", A});
+  for (const std::string &Problem : verifyModule(M))
+    ADD_FAILURE() << Problem;
+  codegen::Layout L = codegen::computeLayout(M);
+  EXPECT_EQ(L.Functions.at("f").InPlace[V] == "a", GetParam().InPlace) << Variant;
+  if (Variant == "chain") {
+    EXPECT_EQ(L.Functions.at("f").InPlace[Link], "a");
+  }
+
+  Random Rng(9);
+  TensorMap In, State;
+  for (const Symbol &Sy : M.Symbols) {
+    Tensor T(Sy.Type);
+    for (double &D : T.Data)
+      D = Sy.Name == "ids" ? std::floor(Rng.uniform(0, 5)) : draw(Rng, {}, Sy.Type.Elt);
+    (Sy.Kind == SymbolKind::Input ? In : State)[Sy.Name] = T;
+  }
+  if (Variant == "fails_after")
+    In["ids"].Data[2] = 7;
+  TensorMap RefState = State;
+  RunResult Ref = interpret(M, F, In, RefState);
+  JitRun Run;
+  runJit(M, F, In, State, {}, Run);
+  if (Variant == "fails_after") {
+    ASSERT_FALSE(Ref.Ok);
+    EXPECT_EQ(Run.Rc, codegen::kErrIdOutOfRange);
+    for (auto &[Name, T] : State)
+      expectClose(Run.State.at(Name), T, 0, 1, "state after an error: " + Name);
+    return;
+  }
+  ASSERT_TRUE(Ref.Ok) << Ref.Error;
+  ASSERT_EQ(Run.Rc, 0);
+  for (size_t I = 0; I < Ref.Results.size(); ++I)
+    expectClose(Run.Results[I], Ref.Results[I], 1e-12, 1, "result " + F.Results[I].Name);
+  for (auto &[Name, T] : RefState)
+    expectClose(Run.State.at(Name), T, 1e-12, 1, "state " + Name);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, InPlaceJit,
+    ::testing::Values(InPlaceCase{"safe", true}, InPlaceCase{"reads_before", true},
+                      InPlaceCase{"read_after", false}, InPlaceCase{"copied_after", false},
+                      InPlaceCase{"result_is_old", false},
+                      InPlaceCase{"assigned_twice", false},
+                      InPlaceCase{"may_fail_after", false},
+                      InPlaceCase{"fails_after", false}, InPlaceCase{"matmul", false},
+                      InPlaceCase{"chain", true}, InPlaceCase{"chain_link_read_after", false}),
+    [](const ::testing::TestParamInfo<InPlaceCase> &Info) { return std::string(Info.param.Name); });
+
 } // namespace
