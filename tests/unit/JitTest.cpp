@@ -526,6 +526,8 @@ struct InPlaceCase {
   bool InPlace; // what the plan must decide
 };
 
+void PrintTo(const InPlaceCase &C, std::ostream *OS) { *OS << C.Name; }
+
 class InPlaceJit : public ::testing::TestWithParam<InPlaceCase> {};
 
 TEST_P(InPlaceJit, FollowsTheInterpreter) {
