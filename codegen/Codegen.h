@@ -21,6 +21,13 @@
 // value into scratch and copies it at the end of the function, or, where
 // the plan proves it safe, computes it straight into the State slot.
 //
+// Every module also defines `void gradc_shutdown(void)`, which stops the
+// worker threads of its parallel loops (they start at the first one; a
+// later call starts them again). The kernels of an entry split their big
+// loops across EmitOptions::Threads threads (Parallel.cpp), a constant of
+// the module, with results bit-identical for every thread count; entries
+// of one module must not run concurrently (they share Scratch anyway).
+//
 // Codegen switches on the op's family (emitElementwise, emitReduce, ...);
 // the elementwise family implements ir/ops/Elementwise.h's scalar semantics
 // with IRBuilder, so the JIT and the interpreter share one definition.
@@ -81,9 +88,27 @@ struct Layout {
 
 Layout computeLayout(const ir::Module &M);
 
+/// The least work (inner-loop steps, summed over the iterations) of a loop
+/// worth splitting across threads: ~20 us of one core, several times the
+/// cost of handing a loop to the pool and waiting for it.
+constexpr int64_t kMinParallelWork = int64_t(1) << 16;
+/// The most threads a module uses.
+constexpr unsigned kMaxThreads = 256;
+
+struct EmitOptions {
+  /// Threads of the parallel loops: 0 for every core of this machine, 1
+  /// for none (the module then references no pthread symbol).
+  unsigned Threads = 0;
+  int64_t MinParallelWork = kMinParallelWork;
+};
+
+/// \p Threads, or the number of cores when 0, at most kMaxThreads.
+unsigned resolveThreads(unsigned Threads);
+
 /// Emits every function of \p M into a new LLVM module for \p TM.
 std::unique_ptr<llvm::Module> emitModule(const ir::Module &M, const Layout &L,
                                          llvm::LLVMContext &Ctx,
-                                         const llvm::TargetMachine &TM);
+                                         const llvm::TargetMachine &TM,
+                                         const EmitOptions &Opts = {});
 
 } // namespace gradc::codegen

@@ -22,6 +22,8 @@
 // Loops: size-1 axes of the result are dropped and neighbouring axes that
 // every operand walks as one are merged, so `x + b` over [64, 128] + [128]
 // is a 64 x 128 nest with a unit-stride inner loop and `x * 0.5` one loop.
+// The outermost loop is split across threads (parallelLoop) when the op is
+// big enough; a single loop is first cut into blocks of kBlock elements.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Kernel.h"
@@ -117,6 +119,9 @@ llvm::Value *fromCompute(KernelEmitter &K, llvm::Value *V, ir::DType To) {
   return K.B.CreateFPCast(V, Ty);
 }
 
+/// The elements of one block of a long flat loop split across threads.
+constexpr int64_t kBlock = 8192;
+
 /// One axis of the loop nest: its size and each operand's element stride.
 struct Axis {
   int64_t Size;
@@ -125,30 +130,41 @@ struct Axis {
 
 } // namespace
 
-void emitElementwise(KernelEmitter &K) {
-  const ir::TensorType &RT = K.resultType();
-  size_t N = K.numOperands();
-
+llvm::Value *emitElementwiseScalar(KernelEmitter &K, const ir::Node &Nd,
+                                   std::span<llvm::Value *const> Ops,
+                                   std::span<const ir::DType> OpTypes) {
   // The compute type: the result's float type, or the operand's for a cast
   // to i32 (and i32 itself for identity and cast on i32).
-  ir::DType CT = RT.Elt;
-  if (CT == ir::DType::I32 && N == 1)
-    CT = K.operandType(0).Elt;
+  ir::DType CT = Nd.Type.Elt;
+  if (CT == ir::DType::I32 && Ops.size() == 1)
+    CT = OpTypes[0];
   llvm::Type *Ty = K.eltType(CT);
+  LLVMSem Sem{K, Ty};
+  std::vector<llvm::Value *> X;
+  for (size_t I = 0; I < Ops.size(); ++I)
+    X.push_back(toCompute(K, Ops[I], OpTypes[I], Ty));
+  llvm::Value *V = ir::evalElementwise(Sem, Nd.Opcode, Nd.Attrs,
+                                       std::span<llvm::Value *const>(X));
+  return fromCompute(K, V, Nd.Type.Elt);
+}
 
-  // Strides of every operand broadcast to the result, and the result's own.
+void broadcastNest(
+    KernelEmitter &K, const ir::Shape &Dims, const std::vector<ir::Shape> &Ins,
+    const std::function<void(const std::vector<llvm::Value *> &)> &Body) {
+  // Strides of every input broadcast to Dims, and the full shape's own.
+  size_t N = Ins.size();
   std::vector<std::vector<int64_t>> St;
-  for (size_t I = 0; I < N; ++I)
-    St.push_back(ir::broadcastStrides(K.operandType(I).Dims, RT.Dims));
-  St.push_back(ir::stridesOf(RT.Dims));
+  for (const ir::Shape &In : Ins)
+    St.push_back(ir::broadcastStrides(In, Dims));
+  St.push_back(ir::stridesOf(Dims));
 
   // Drop size-1 axes; merge axis A into the previous one when every buffer
   // walks the pair as one run (stride[prev] == stride[A] * size[A]).
   std::vector<Axis> Axes;
-  for (size_t A = 0; A < RT.Dims.size(); ++A) {
-    if (RT.Dims[A] == 1)
+  for (size_t A = 0; A < Dims.size(); ++A) {
+    if (Dims[A] == 1)
       continue;
-    Axis X{RT.Dims[A], {}};
+    Axis X{Dims[A], {}};
     for (auto &S : St)
       X.St.push_back(S[A]);
     if (!Axes.empty()) {
@@ -165,33 +181,64 @@ void emitElementwise(KernelEmitter &K) {
     Axes.push_back(std::move(X));
   }
 
-  LLVMSem Sem{K, Ty};
   std::vector<llvm::Value *> Offs(N + 1, K.i64(0));
-  std::function<void(size_t)> Level = [&](size_t A) {
-    if (A == Axes.size()) {
-      std::vector<llvm::Value *> X;
-      for (size_t I = 0; I < N; ++I)
-        X.push_back(toCompute(K, K.load(K.operandType(I).Elt, K.operand(I), Offs[I]),
-                              K.operandType(I).Elt, Ty));
-      llvm::Value *V = ir::evalElementwise(Sem, K.op(), K.node().Attrs,
-                                           std::span<llvm::Value *const>(X));
-      K.store(fromCompute(K, V, RT.Elt), RT.Elt, K.result(), Offs[N]);
-      return;
+  // Offsets of every buffer at index I of axis A, from the enclosing ones.
+  auto Step = [&](size_t A, const std::vector<llvm::Value *> &Saved,
+                  llvm::Value *I) {
+    for (size_t J = 0; J <= N; ++J) {
+      int64_t S = Axes[A].St[J];
+      if (S == 0)
+        continue;
+      llvm::Value *D = S == 1 ? I : K.B.CreateMul(I, K.i64(S), "", true, true);
+      Offs[J] = K.B.CreateAdd(Saved[J], D, "", true, true);
     }
+  };
+  std::function<void(size_t)> Level = [&](size_t A) {
+    if (A == Axes.size())
+      return Body(Offs);
     std::vector<llvm::Value *> Saved = Offs;
-    K.loop(Axes[A].Size, [&](llvm::Value *I) {
-      for (size_t J = 0; J <= N; ++J) {
-        int64_t S = Axes[A].St[J];
-        if (S == 0)
-          continue;
-        llvm::Value *Step = S == 1 ? I : K.B.CreateMul(I, K.i64(S), "", true, true);
-        Offs[J] = K.B.CreateAdd(Saved[J], Step, "", true, true);
-      }
+    auto Body = [&](llvm::Value *I) {
+      Step(A, Saved, I);
       Level(A + 1);
-    });
+    };
+    int64_t Inner = 1;
+    for (size_t B = A + 1; B < Axes.size(); ++B)
+      Inner *= Axes[B].Size;
+    int64_t Size = Axes[A].Size, Blocks = (Size + kBlock - 1) / kBlock;
+    if (A > 0)
+      K.loop(Size, Body);
+    else if (Axes.size() > 1 || !K.parallelWorthwhile(Blocks, kBlock))
+      K.parallelLoop(Size, Inner, Body);
+    else
+      // One long axis: split into blocks of kBlock elements.
+      K.parallelLoop(Blocks, kBlock, [&](llvm::Value *Blk) {
+        llvm::Value *Lo = K.B.CreateMul(Blk, K.i64(kBlock), "", true, true);
+        llvm::Value *Hi = K.B.CreateAdd(Lo, K.i64(kBlock), "", true, true);
+        Hi = K.B.CreateSelect(K.B.CreateICmpSLT(Hi, K.i64(Size)), Hi,
+                              K.i64(Size));
+        K.loopRange(Lo, Hi, Body);
+      });
     Offs = Saved;
   };
   Level(0);
+}
+
+void emitElementwise(KernelEmitter &K) {
+  const ir::TensorType &RT = K.resultType();
+  size_t N = K.numOperands();
+  std::vector<ir::DType> OpTypes;
+  std::vector<ir::Shape> Ins;
+  for (size_t I = 0; I < N; ++I) {
+    OpTypes.push_back(K.operandType(I).Elt);
+    Ins.push_back(K.operandType(I).Dims);
+  }
+  broadcastNest(K, RT.Dims, Ins, [&](const std::vector<llvm::Value *> &Offs) {
+    std::vector<llvm::Value *> X;
+    for (size_t I = 0; I < N; ++I)
+      X.push_back(K.load(OpTypes[I], K.operand(I), Offs[I]));
+    K.store(emitElementwiseScalar(K, K.node(), X, OpTypes), RT.Elt, K.result(),
+            Offs[N]);
+  });
 }
 
 } // namespace gradc::codegen

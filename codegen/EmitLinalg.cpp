@@ -2,17 +2,22 @@
 //
 // Lowers the Linalg family (ir/ops/Linalg.cpp) to plain loop nests:
 //
-//   matmul              batch axes broadcast; per matrix an i-k-j nest whose
-//                       j loop is innermost and contiguous, accumulating
-//                       into the (zeroed) result row, so LLVM vectorizes it;
-//   conv2d              direct loops n, o, c, p, q, i, j: the result plane
+//   matmul              batch axes broadcast; per result row (the loop over
+//                       batch and i) a k-j nest whose j loop is innermost
+//                       and contiguous, accumulating into the zeroed row,
+//                       so LLVM vectorizes it;
+//   conv2d              direct loops (n, o), c, p, q, i, j: the result plane
 //                       starts at the bias (or 0) and each tap adds
 //                       x * w over the rows and columns where the tap falls
 //                       inside the input (ranges computed per tap, so no
 //                       bounds test in the inner loop);
-//   conv2d_grad_input   the same nest, adding g * w into the input gradient;
-//   conv2d_grad_weight  the same nest, summing x * g for one weight element
-//                       in a register across i and j.
+//   conv2d_grad_input   loops (n, c), o, p, q, i, j, adding g * w into the
+//                       input gradient;
+//   conv2d_grad_weight  loops (o, c), n, p, q, i, j, summing x * g for one
+//                       weight element in a register across i and j.
+// The outer loop (rows; the pairs in parentheses), whose iterations write
+// disjoint rows or planes of the result, is split across threads
+// (parallelLoop).
 //
 // Every nest visits the (x, w, y) triples in the order of the interpreter's
 // forEachConvTap / evalMatmul, so each element is accumulated in the same
@@ -73,39 +78,46 @@ void emitMatmul(KernelEmitter &K) {
   Shape Batch(OD.begin(), OD.end() - 2);
   std::vector<int64_t> SA = batchStrides(Shape(AD.begin(), AD.end() - 2), Batch),
                        SB = batchStrides(Shape(BD.begin(), BD.end() - 2), Batch);
-  K.zeroResult();
+  int64_t Rows = M;
+  for (int64_t D : Batch)
+    Rows *= D;
 
-  auto Body = [&](const std::vector<Value *> &Idx) {
-    Value *OffA = K.i64(0), *OffB = K.i64(0), *OffO = K.i64(0);
+  // One iteration per result row (batch index and i): rows are written by
+  // one thread each, every element accumulated in the interpreter's order.
+  K.parallelLoop(Rows, KK * N, [&](Value *R) {
+    Value *OffA = K.i64(0), *OffB = K.i64(0);
+    Value *I = R;
     if (!Batch.empty()) {
-      OffO = B.CreateMul(K.flatIndex(Batch, Idx), K.i64(M * N));
-      for (size_t D = 0; D < Batch.size(); ++D) {
+      I = B.CreateURem(R, K.i64(M));
+      Value *Rest = B.CreateUDiv(R, K.i64(M));
+      for (size_t D = Batch.size(); D-- > 0;) {
+        Value *Idx = D == 0 ? Rest : B.CreateURem(Rest, K.i64(Batch[D]));
+        if (D > 0)
+          Rest = B.CreateUDiv(Rest, K.i64(Batch[D]));
         if (SA[D])
-          OffA = B.CreateAdd(OffA, B.CreateMul(Idx[D], K.i64(SA[D] * M * KK)));
+          OffA = B.CreateAdd(OffA, B.CreateMul(Idx, K.i64(SA[D] * M * KK)));
         if (SB[D])
-          OffB = B.CreateAdd(OffB, B.CreateMul(Idx[D], K.i64(SB[D] * KK * N)));
+          OffB = B.CreateAdd(OffB, B.CreateMul(Idx, K.i64(SB[D] * KK * N)));
       }
     }
-    // PO[i, j] += PA[i, p] * PB[p, j], in the interpreter's i, p, j order.
-    K.loop(M, [&](Value *I) {
-      Value *RowA = B.CreateAdd(OffA, B.CreateMul(I, K.i64(KK)));
-      Value *RowO = B.CreateAdd(OffO, B.CreateMul(I, K.i64(N)));
-      K.loop(KK, [&](Value *P) {
-        Value *AV = K.load(T, K.operand(0), B.CreateAdd(RowA, P));
-        Value *RowB = B.CreateAdd(OffB, B.CreateMul(P, K.i64(N)));
-        K.loop(N, [&](Value *J) {
-          Value *OI = B.CreateAdd(RowO, J);
-          Value *BV = K.load(T, K.operand(1), B.CreateAdd(RowB, J));
-          Value *Acc = K.load(T, K.result(), OI);
-          K.store(mulAdd(B, T, Acc, AV, BV), T, K.result(), OI);
-        });
+    // PO[i, j] += PA[i, p] * PB[p, j], in the interpreter's i, p, j order,
+    // from +0.
+    Value *RowA = B.CreateAdd(OffA, B.CreateMul(I, K.i64(KK)));
+    Value *RowO = B.CreateMul(R, K.i64(N));
+    K.loop(N, [&](Value *J) {
+      K.store(K.constant(T, 0.0), T, K.result(), B.CreateAdd(RowO, J));
+    });
+    K.loop(KK, [&](Value *P) {
+      Value *AV = K.load(T, K.operand(0), B.CreateAdd(RowA, P));
+      Value *RowB = B.CreateAdd(OffB, B.CreateMul(P, K.i64(N)));
+      K.loop(N, [&](Value *J) {
+        Value *OI = B.CreateAdd(RowO, J);
+        Value *BV = K.load(T, K.operand(1), B.CreateAdd(RowB, J));
+        Value *Acc = K.load(T, K.result(), OI);
+        K.store(mulAdd(B, T, Acc, AV, BV), T, K.result(), OI);
       });
     });
-  };
-  if (Batch.empty())
-    Body({});
-  else
-    K.loopNest(Batch, Body);
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -161,41 +173,46 @@ struct TapSpan {
   Value *ILo, *IHi, *JLo, *JHi;
 };
 
-/// Calls F(Span, WIndex) for every (n, o, c, p, q) of the convolution, in
-/// the interpreter's order; \p PlaneStart(n, o, YPlane) runs before the
-/// taps of each output plane.
-template <typename Fn, typename StartFn>
-void forEachTap(KernelEmitter &K, const ConvGeom &G, StartFn &&PlaneStart,
-                Fn &&F) {
+/// Calls F(Span, WIndex) for the taps (p, q) that output channel \p O (of
+/// example \p N) takes from channel \p C of its group, in the
+/// interpreter's order.
+template <typename Fn>
+void forEachKernelTap(KernelEmitter &K, const ConvGeom &G, Value *N, Value *O,
+                      Value *C, Fn &&F) {
   IRBuilder<> &B = K.B;
   int64_t PerGroup = G.Cout / G.Groups;
-  K.loop(G.N, [&](Value *N) {
-    K.loop(G.Cout, [&](Value *O) {
-      Value *YPlane = B.CreateMul(B.CreateAdd(B.CreateMul(N, K.i64(G.Cout)), O),
-                                  K.i64(G.OH * G.OW));
-      PlaneStart(N, O, YPlane);
-      // The first input channel of o's group.
-      Value *C0 = B.CreateMul(B.CreateUDiv(O, K.i64(PerGroup)), K.i64(G.Cg));
-      K.loop(G.Cg, [&](Value *C) {
-        Value *XChan = B.CreateAdd(B.CreateMul(N, K.i64(G.C)), B.CreateAdd(C0, C));
-        Value *XPlane = B.CreateMul(XChan, K.i64(G.H * G.W));
-        Value *WChan = B.CreateAdd(B.CreateMul(O, K.i64(G.Cg)), C);
-        K.loop(G.KH, [&](Value *P) {
-          TapRange RH = tapRange(K, P, G.H, G.OH, G.SH, G.PH, G.DH);
-          K.loop(G.KW, [&](Value *Q) {
-            TapRange RW = tapRange(K, Q, G.W, G.OW, G.SW, G.PW, G.DW);
-            Value *WIdx = B.CreateAdd(
-                B.CreateMul(B.CreateAdd(B.CreateMul(WChan, K.i64(G.KH)), P),
-                            K.i64(G.KW)),
-                Q);
-            // x index at (o_h, o_w) = XPlane + (o_h*SH + OffH)*W + o_w*SW + OffW
-            Value *XBase = B.CreateAdd(
-                XPlane, B.CreateAdd(B.CreateMul(RH.Off, K.i64(G.W)), RW.Off));
-            F(TapSpan{XBase, YPlane, RH.Lo, RH.Hi, RW.Lo, RW.Hi}, WIdx);
-          });
-        });
-      });
+  Value *YPlane = B.CreateMul(B.CreateAdd(B.CreateMul(N, K.i64(G.Cout)), O),
+                              K.i64(G.OH * G.OW));
+  // The first input channel of o's group.
+  Value *C0 = B.CreateMul(B.CreateUDiv(O, K.i64(PerGroup)), K.i64(G.Cg));
+  Value *XChan = B.CreateAdd(B.CreateMul(N, K.i64(G.C)), B.CreateAdd(C0, C));
+  Value *XPlane = B.CreateMul(XChan, K.i64(G.H * G.W));
+  Value *WChan = B.CreateAdd(B.CreateMul(O, K.i64(G.Cg)), C);
+  K.loop(G.KH, [&](Value *P) {
+    TapRange RH = tapRange(K, P, G.H, G.OH, G.SH, G.PH, G.DH);
+    K.loop(G.KW, [&](Value *Q) {
+      TapRange RW = tapRange(K, Q, G.W, G.OW, G.SW, G.PW, G.DW);
+      Value *WIdx = B.CreateAdd(
+          B.CreateMul(B.CreateAdd(B.CreateMul(WChan, K.i64(G.KH)), P),
+                      K.i64(G.KW)),
+          Q);
+      // x index at (o_h, o_w) = XPlane + (o_h*SH + OffH)*W + o_w*SW + OffW
+      Value *XBase = B.CreateAdd(
+          XPlane, B.CreateAdd(B.CreateMul(RH.Off, K.i64(G.W)), RW.Off));
+      F(TapSpan{XBase, YPlane, RH.Lo, RH.Hi, RW.Lo, RW.Hi}, WIdx);
     });
+  });
+}
+
+/// Index \p I of a loop over A x B as (I / B, I % B).
+std::pair<Value *, Value *> split2(KernelEmitter &K, Value *I, int64_t B) {
+  return {K.B.CreateUDiv(I, K.i64(B)), K.B.CreateURem(I, K.i64(B))};
+}
+
+/// Stores zero to elements [Base, Base + Count) of the result.
+void zeroRange(KernelEmitter &K, DType T, Value *Base, int64_t Count) {
+  K.loop(Count, [&](Value *I) {
+    K.store(K.constant(T, 0.0), T, K.result(), K.B.CreateAdd(Base, I));
   });
 }
 
@@ -213,24 +230,36 @@ void forEachPosition(KernelEmitter &K, const ConvGeom &G, const TapSpan &S,
   });
 }
 
+// Each kernel splits across threads the loop over the output it writes:
+// conv2d the output planes (n, o); conv2d_grad_input the input planes
+// (n, c), taking the output channels of c's group in increasing order;
+// conv2d_grad_weight the filter planes (o, c), taking the examples in
+// increasing order. Every element still sees its taps in the interpreter's
+// order.
+
 void emitConv2d(KernelEmitter &K) {
   IRBuilder<> &B = K.B;
   DType T = K.resultType().Elt;
   ConvGeom G = convGeom(K, K.operandType(0).Dims, K.operandType(1).Dims,
                         K.resultType().Dims);
   bool HasBias = K.numOperands() == 3;
-  auto Start = [&](Value *, Value *O, Value *YPlane) {
+  int64_t Work = G.Cg * G.KH * G.KW * G.OH * G.OW;
+  K.parallelLoop(G.N * G.Cout, Work, [&](Value *Plane) {
+    auto [N, O] = split2(K, Plane, G.Cout);
+    Value *YPlane = B.CreateMul(Plane, K.i64(G.OH * G.OW));
     Value *Init = HasBias ? K.load(T, K.operand(2), O) : K.constant(T, 0.0);
     K.loop(G.OH * G.OW, [&](Value *I) {
       K.store(Init, T, K.result(), B.CreateAdd(YPlane, I));
     });
-  };
-  forEachTap(K, G, Start, [&](const TapSpan &S, Value *WIdx) {
-    Value *WV = K.load(T, K.operand(1), WIdx);
-    forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
-      Value *XV = K.load(T, K.operand(0), XI);
-      Value *Acc = K.load(T, K.result(), YI);
-      K.store(mulAdd(B, T, Acc, XV, WV), T, K.result(), YI);
+    K.loop(G.Cg, [&](Value *C) {
+      forEachKernelTap(K, G, N, O, C, [&](const TapSpan &S, Value *WIdx) {
+        Value *WV = K.load(T, K.operand(1), WIdx);
+        forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
+          Value *XV = K.load(T, K.operand(0), XI);
+          Value *Acc = K.load(T, K.result(), YI);
+          K.store(mulAdd(B, T, Acc, XV, WV), T, K.result(), YI);
+        });
+      });
     });
   });
 }
@@ -240,16 +269,26 @@ void emitConv2dGradInput(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   ConvGeom G = convGeom(K, K.resultType().Dims, K.operandType(1).Dims,
                         K.operandType(0).Dims);
-  K.zeroResult();
-  forEachTap(K, G, [](Value *, Value *, Value *) {},
-             [&](const TapSpan &S, Value *WIdx) {
-               Value *WV = K.load(T, K.operand(1), WIdx);
-               forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
-                 Value *GV = K.load(T, K.operand(0), YI);
-                 Value *Acc = K.load(T, K.result(), XI);
-                 K.store(mulAdd(B, T, Acc, GV, WV), T, K.result(), XI);
-               });
-             });
+  int64_t PerGroup = G.Cout / G.Groups;
+  int64_t Work = PerGroup * G.KH * G.KW * G.OH * G.OW;
+  K.parallelLoop(G.N * G.C, Work, [&](Value *Plane) {
+    auto [N, XC] = split2(K, Plane, G.C);
+    auto [Group, C] = split2(K, XC, G.Cg);
+    zeroRange(K, T, B.CreateMul(Plane, K.i64(G.H * G.W)), G.H * G.W);
+    Value *O0 = B.CreateMul(Group, K.i64(PerGroup));
+    K.loop(PerGroup, [&](Value *OI) {
+      forEachKernelTap(K, G, N, B.CreateAdd(O0, OI), C,
+                       [&](const TapSpan &S, Value *WIdx) {
+                         Value *WV = K.load(T, K.operand(1), WIdx);
+                         forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
+                           Value *GV = K.load(T, K.operand(0), YI);
+                           Value *Acc = K.load(T, K.result(), XI);
+                           K.store(mulAdd(B, T, Acc, GV, WV), T, K.result(),
+                                   XI);
+                         });
+                       });
+    });
+  });
 }
 
 void emitConv2dGradWeight(KernelEmitter &K) {
@@ -257,19 +296,24 @@ void emitConv2dGradWeight(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   ConvGeom G = convGeom(K, K.operandType(0).Dims, K.resultType().Dims,
                         K.operandType(1).Dims);
-  K.zeroResult();
-  AllocaInst *Acc = K.entryAlloca(K.eltType(T));
-  forEachTap(K, G, [](Value *, Value *, Value *) {},
-             [&](const TapSpan &S, Value *WIdx) {
-               B.CreateStore(K.load(T, K.result(), WIdx), Acc);
-               forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
-                 Value *XV = K.load(T, K.operand(0), XI);
-                 Value *GV = K.load(T, K.operand(1), YI);
-                 Value *Sum = B.CreateLoad(K.eltType(T), Acc);
-                 B.CreateStore(mulAdd(B, T, Sum, XV, GV), Acc);
-               });
-               K.store(B.CreateLoad(K.eltType(T), Acc), T, K.result(), WIdx);
-             });
+  int64_t Work = G.N * G.KH * G.KW * G.OH * G.OW;
+  K.parallelLoop(G.Cout * G.Cg, Work, [&](Value *Plane) {
+    auto [O, C] = split2(K, Plane, G.Cg);
+    zeroRange(K, T, B.CreateMul(Plane, K.i64(G.KH * G.KW)), G.KH * G.KW);
+    AllocaInst *Acc = K.entryAlloca(K.eltType(T));
+    K.loop(G.N, [&](Value *N) {
+      forEachKernelTap(K, G, N, O, C, [&](const TapSpan &S, Value *WIdx) {
+        B.CreateStore(K.load(T, K.result(), WIdx), Acc);
+        forEachPosition(K, G, S, [&](Value *XI, Value *YI) {
+          Value *XV = K.load(T, K.operand(0), XI);
+          Value *GV = K.load(T, K.operand(1), YI);
+          Value *Sum = B.CreateLoad(K.eltType(T), Acc);
+          B.CreateStore(mulAdd(B, T, Sum, XV, GV), Acc);
+        });
+        K.store(B.CreateLoad(K.eltType(T), Acc), T, K.result(), WIdx);
+      });
+    });
+  });
 }
 
 } // namespace

@@ -3,7 +3,8 @@
 // Lowers the NN family (ir/ops/NN.cpp) to loops; batch_norm and dropout are
 // lowered to other ops before codegen and never reach here.
 //
-//   max_pool2d, avg_pool2d   one loop per output element over its window,
+//   max_pool2d, avg_pool2d   per plane (the loop split across threads), a
+//                            loop per output element over its window,
 //                            clamped to the input (padding is never read:
 //                            max ignores it, avg divides by kh*kw anyway);
 //                            max tracks only the value (branch-free selects,
@@ -60,8 +61,13 @@ struct Window {
   Value *YIndex, *XPlane, *H0, *H1, *W0, *W1;
 };
 
-/// Calls F(Window) for every output element, in the interpreter's order.
-template <typename Fn> void forEachWindow(KernelEmitter &K, const PoolGeom &G, Fn &&F) {
+/// Calls F(Window) for every output element, in the interpreter's order,
+/// after Start(Plane) for each plane; the loop over planes (whose
+/// iterations write disjoint planes of the result, forward or backward) is
+/// split across threads.
+template <typename StartFn, typename Fn>
+void forEachWindow(KernelEmitter &K, const PoolGeom &G, StartFn &&Start,
+                   Fn &&F) {
   IRBuilder<> &B = K.B;
   auto Clamp = [&](Value *Start, int64_t Size, int64_t Limit) {
     Value *End = B.CreateAdd(Start, K.i64(Size));
@@ -69,7 +75,8 @@ template <typename Fn> void forEachWindow(KernelEmitter &K, const PoolGeom &G, F
     Start = B.CreateSelect(B.CreateICmpSGT(Start, K.i64(0)), Start, K.i64(0));
     return std::pair{Start, End};
   };
-  K.loop(G.Planes, [&](Value *Pl) {
+  K.parallelLoop(G.Planes, G.OH * G.OW * G.KH * G.KW, [&](Value *Pl) {
+    Start(Pl);
     Value *XPlane = B.CreateMul(Pl, K.i64(G.H * G.W));
     K.loop(G.OH, [&](Value *I) {
       auto [H0, H1] = Clamp(B.CreateSub(B.CreateMul(I, K.i64(G.SH)), K.i64(G.PH)),
@@ -146,10 +153,22 @@ Value *windowMax(KernelEmitter &K, const PoolGeom &G, const Window &Win) {
   return B.CreateLoad(Ty, Max);
 }
 
+/// A Start of forEachWindow for the gradients: zeroes the input-gradient
+/// plane.
+auto zeroPlane(KernelEmitter &K, const PoolGeom &G) {
+  return [&K, G](Value *Pl) {
+    DType T = K.resultType().Elt;
+    Value *Base = K.B.CreateMul(Pl, K.i64(G.H * G.W));
+    K.loop(G.H * G.W, [&](Value *I) {
+      K.store(K.constant(T, 0.0), T, K.result(), K.B.CreateAdd(Base, I));
+    });
+  };
+}
+
 void emitMaxPool2d(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   PoolGeom G = poolGeom(K, K.operandType(0).Dims, K.resultType().Dims);
-  forEachWindow(K, G, [&](const Window &Win) {
+  forEachWindow(K, G, [](Value *) {}, [&](const Window &Win) {
     K.store(windowMax(K, G, Win), T, K.result(), Win.YIndex);
   });
 }
@@ -158,8 +177,7 @@ void emitMaxPool2dGrad(KernelEmitter &K) {
   IRBuilder<> &B = K.B;
   DType T = K.resultType().Elt;
   PoolGeom G = poolGeom(K, K.operandType(0).Dims, K.operandType(1).Dims);
-  K.zeroResult();
-  forEachWindow(K, G, [&](const Window &Win) {
+  forEachWindow(K, G, zeroPlane(K, G), [&](const Window &Win) {
     Value *XI = windowArgmax(K, G, Win);
     Value *Sum = B.CreateFAdd(K.load(T, K.result(), XI),
                               K.load(T, K.operand(1), Win.YIndex));
@@ -172,8 +190,8 @@ void emitAvgPool2d(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   Type *Ty = K.eltType(T);
   PoolGeom G = poolGeom(K, K.operandType(0).Dims, K.resultType().Dims);
-  AllocaInst *Sum = K.entryAlloca(Ty, "sum");
-  forEachWindow(K, G, [&](const Window &Win) {
+  forEachWindow(K, G, [](Value *) {}, [&](const Window &Win) {
+    AllocaInst *Sum = K.entryAlloca(Ty, "sum");
     B.CreateStore(K.constant(T, 0.0), Sum);
     forEachInWindow(K, G, Win, [&](Value *XI) {
       B.CreateStore(B.CreateFAdd(B.CreateLoad(Ty, Sum), K.load(T, K.operand(0), XI)),
@@ -189,8 +207,7 @@ void emitAvgPool2dGrad(KernelEmitter &K) {
   IRBuilder<> &B = K.B;
   DType T = K.resultType().Elt;
   PoolGeom G = poolGeom(K, K.resultType().Dims, K.operandType(0).Dims);
-  K.zeroResult();
-  forEachWindow(K, G, [&](const Window &Win) {
+  forEachWindow(K, G, zeroPlane(K, G), [&](const Window &Win) {
     Value *V = B.CreateFDiv(K.load(T, K.operand(0), Win.YIndex),
                             K.constant(T, static_cast<double>(G.KH * G.KW)));
     forEachInWindow(K, G, Win, [&](Value *XI) {

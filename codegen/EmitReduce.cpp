@@ -10,6 +10,10 @@
 // once, so results match the interpreter bit for bit — except an f32
 // softmax, which stores exp(x - m) as f32 before dividing (within one ulp).
 //
+// sum, mean and max read their operand through KernelEmitter::loadOperand
+// (each element exactly once), so a `reduce` fusion group computes its
+// producers inside these loops (EmitFused.cpp).
+//
 // Loop shape: size-1 axes are dropped and neighbouring axes that walk both
 // buffers as one are merged. When the innermost axis is kept, the reduced
 // loops run outside a contiguous update of a tile of f64 sums (max: of the
@@ -92,14 +96,14 @@ void emitMax(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   llvm::Type *Ty = K.eltType(T);
   Value *Init = K.constant(T, -std::numeric_limits<double>::infinity());
-  Value *X = K.operand(0), *Out = K.result(), *Zero = K.i64(0);
+  Value *Out = K.result(), *Zero = K.i64(0);
   std::vector<StridedDim> Dims = reductionDims(K);
   if (!Dims.empty() && Dims.back().St[1] != 0) {
     // Innermost axis kept: fold into the result, in input order.
     K.loop(K.resultType().numElements(),
            [&](Value *O) { K.store(Init, T, Out, O); });
     stridedNest(K, Dims, Zero, Zero, [&](Value *I, Value *O) {
-      K.store(maxNaN(K, K.load(T, Out, O), K.load(T, X, I)), T, Out, O);
+      K.store(maxNaN(K, K.load(T, Out, O), K.loadOperand(0, I)), T, Out, O);
     });
     return;
   }
@@ -109,7 +113,7 @@ void emitMax(KernelEmitter &K) {
   stridedNest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
     K.B.CreateStore(Init, Acc);
     stridedNest(K, Reduced, Base, O, [&](Value *I, Value *) {
-      K.B.CreateStore(maxNaN(K, K.B.CreateLoad(Ty, Acc), K.load(T, X, I)), Acc);
+      K.B.CreateStore(maxNaN(K, K.B.CreateLoad(Ty, Acc), K.loadOperand(0, I)), Acc);
     });
     K.store(K.B.CreateLoad(Ty, Acc), T, Out, O);
   });
@@ -124,7 +128,7 @@ constexpr int64_t kTile = 512;
 void emitSum(KernelEmitter &K) {
   DType T = K.resultType().Elt;
   llvm::Type *AccTy = accType(K);
-  Value *X = K.operand(0), *Out = K.result(), *Zero = K.i64(0);
+  Value *Out = K.result(), *Zero = K.i64(0);
   auto Finish = [&](Value *Acc) {
     if (K.op() == ir::Op::Mean)
       Acc = K.B.CreateFDiv(Acc, llvm::ConstantFP::get(AccTy, reducedCount(K)));
@@ -154,7 +158,7 @@ void emitSum(KernelEmitter &K) {
         stridedNest(K, Reduced, TileIn, Zero, [&](Value *I, Value *) {
           K.loop(Len, [&](Value *J) {
             Value *P = K.B.CreateInBoundsGEP(AccTy, Acc, J);
-            Value *V = widen(K, K.load(T, X, K.addScaled(I, J, Last.St[0])));
+            Value *V = widen(K, K.loadOperand(0, K.addScaled(I, J, Last.St[0])));
             K.B.CreateStore(K.B.CreateFAdd(K.B.CreateLoad(AccTy, P), V), P);
           });
         });
@@ -179,7 +183,7 @@ void emitSum(KernelEmitter &K) {
   stridedNest(K, Kept, Zero, Zero, [&](Value *Base, Value *O) {
     K.B.CreateStore(llvm::ConstantFP::get(AccTy, 0.0), Acc);
     stridedNest(K, Reduced, Base, O, [&](Value *I, Value *) {
-      Value *V = widen(K, K.load(T, X, I));
+      Value *V = widen(K, K.loadOperand(0, I));
       K.B.CreateStore(K.B.CreateFAdd(K.B.CreateLoad(AccTy, Acc), V), Acc);
     });
     K.store(Finish(K.B.CreateLoad(AccTy, Acc)), T, Out, O);

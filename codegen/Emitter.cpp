@@ -14,12 +14,18 @@
 //     node's family emitter through KernelEmitter (Kernel.h). A kernel that
 //     can fail returns its error code; the caller then branches to the
 //     function's one error exit. The O3 inliner folds kernels into the
-//     function, turning noalias into scoped alias metadata.
-//     An in-place update (the layout's InPlace, MemoryPlan.cpp) has its
-//     result in the State slot of the symbol it updates; the operands that
-//     read that slot (the old value, or the previous link of the chain) are
-//     then the result pointer itself inside the kernel, so no noalias claim
-//     is false.
+//     function, turning noalias into scoped alias metadata;
+//   - a fusion group (ir/Fusion.h): one kernel `<fn>.<first>.fused.<kind>`
+//     (EmitFused.cpp) taking its outputs' buffers, then those of the values
+//     it reads from outside; members that are no outputs have no buffer.
+// An in-place update (the layout's InPlace, MemoryPlan.cpp) has its result
+// in the State slot of the symbol it updates. The kernel's operands that
+// read that slot (the old value, or the previous link of the chain) are not
+// passed at all: inside the kernel they are the result pointer itself, so
+// no noalias claim is false and LLVM sees each element read before it is
+// written.
+// Big loops of a kernel are split across threads (Parallel.cpp); the module
+// then gets the thread pool, and `gradc_shutdown` stops it.
 // At the end the results are copied to the caller's Results pointers, then
 // the assigned values not updated in place to their State slots (every read
 // saw the old state; on an error exit State is untouched: no kernel after an
@@ -28,11 +34,13 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Codegen.h"
 #include "codegen/Kernel.h"
+#include "ir/Fusion.h"
 
 #include <algorithm>
 #include <cassert>
 
 #include <cmath>
+#include <thread>
 #include <fmt/format.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Target/TargetMachine.h>
@@ -60,12 +68,25 @@ struct Buffer {
   bool Aligned = false; // 64-byte aligned
 };
 
+/// One pointer parameter of a kernel: the buffer passed and its size.
+/// SameAs >= 0: the buffer is that arg's (an operand of an in-place update
+/// reading the slot its result is written to); it is not passed on its own,
+/// the kernel uses that arg's pointer.
+struct KernelArg {
+  Buffer Buf;
+  uint64_t Bytes;
+  bool ReadOnly;
+  int SameAs = -1;
+};
+
 class FunctionEmitter {
 public:
   FunctionEmitter(const ir::Module &M, const ir::Function &F, const Layout &L,
-                  llvm::Module &LM, const llvm::TargetMachine &TM)
+                  llvm::Module &LM, const llvm::TargetMachine &TM,
+                  ParallelConfig &Par)
       : M(M), F(F), L(L), FL(L.Functions.find(F.Name)->second), LM(LM),
-        TM(TM), Ctx(LM.getContext()), B(Ctx) {}
+        TM(TM), Ctx(LM.getContext()), B(Ctx), Par(Par),
+        Info(ir::analyzeFusion(F)) {}
 
   void emit();
 
@@ -91,6 +112,14 @@ private:
                                         L.State.find(Symbol)->second.Offset,
                                         Symbol);
   }
+  /// Whether value \p O is in the State slot of \p Symbol when read: a
+  /// param read of it, or an earlier link of its in-place update.
+  bool readsSlot(ir::ValueId O, const std::string &Symbol) const {
+    const ir::Node &N = F.node(O);
+    return !Symbol.empty() &&
+           ((N.Opcode == ir::Op::Param && N.Symbol == Symbol) ||
+            FL.InPlace[O] == Symbol);
+  }
   size_t indexOf(const std::vector<std::string> &Names, std::string_view N) {
     return static_cast<size_t>(
         std::find(Names.begin(), Names.end(), N) - Names.begin());
@@ -99,7 +128,12 @@ private:
   void fill(ir::ValueId V, Value *Ptr, ir::DType T, int64_t Count, Value *Val);
   Buffer emitConstant(ir::ValueId V);
   Buffer emitInput(ir::ValueId V);
+  void callKernel(const std::string &Name, const std::vector<KernelArg> &Args,
+                  const std::function<void(llvm::IRBuilder<> &,
+                                           std::vector<Value *> &, Value *,
+                                           llvm::BasicBlock *)> &Body);
   void emitKernel(ir::ValueId V);
+  void emitGroup(const ir::FusionGroup &G);
   void copy(Value *Dst, bool DstAligned, const Buffer &Src, uint64_t Bytes) {
     if (Bytes)
       B.CreateMemCpy(Dst, llvm::Align(DstAligned ? kAlign : 1), Src.Ptr,
@@ -114,12 +148,14 @@ private:
   const llvm::TargetMachine &TM;
   llvm::LLVMContext &Ctx;
   llvm::IRBuilder<> B;
+  ParallelConfig &Par;
   llvm::Function *Fn = nullptr;
   Value *State = nullptr, *Scratch = nullptr, *Inputs = nullptr,
         *Args = nullptr, *Results = nullptr, *ErrorInfo = nullptr;
   llvm::BasicBlock *ErrorExit = nullptr;
   llvm::PHINode *ErrorCode = nullptr;
   std::vector<Buffer> Buf; // per node
+  ir::FusionInfo Info;
   bool WroteState = false; // an in-place update has been emitted
 };
 
@@ -189,45 +225,42 @@ Buffer FunctionEmitter::emitInput(ir::ValueId V) {
   return {P, true};
 }
 
-void FunctionEmitter::emitKernel(ir::ValueId V) {
-  const ir::Node &N = F.node(V);
+void FunctionEmitter::callKernel(
+    const std::string &Name, const std::vector<KernelArg> &Args,
+    const std::function<void(llvm::IRBuilder<> &, std::vector<Value *> &,
+                             Value *, llvm::BasicBlock *)> &Body) {
+  // The parameters: the args that are passed, then the error info.
+  std::vector<const KernelArg *> Passed;
+  for (const KernelArg &A : Args)
+    if (A.SameAs < 0)
+      Passed.push_back(&A);
   llvm::Type *PtrTy = B.getPtrTy();
-  std::vector<llvm::Type *> Params(N.Operands.size() + 2, PtrTy);
+  std::vector<llvm::Type *> Params(Passed.size() + 1, PtrTy);
   auto *FTy = llvm::FunctionType::get(B.getInt64Ty(), Params, false);
-  auto *KF = llvm::Function::Create(
-      FTy, llvm::GlobalValue::InternalLinkage,
-      fmt::format("{}.{}.{}", F.Name, V, ir::mnemonic(N.Opcode)), LM);
+  auto *KF = llvm::Function::Create(FTy, llvm::GlobalValue::InternalLinkage,
+                                    Name, LM);
   setFunctionAttrs(KF, TM);
   KF->setDoesNotRecurse();
 
   // Parameter attributes: what the layout guarantees of each buffer.
-  auto Describe = [&](unsigned ArgNo, const Buffer &Bf, uint64_t Bytes,
-                      bool ReadOnly) {
+  for (unsigned ArgNo = 0; ArgNo < Passed.size(); ++ArgNo) {
+    const KernelArg &A = *Passed[ArgNo];
     KF->addParamAttr(ArgNo, llvm::Attribute::NoAlias);
     KF->addParamAttr(ArgNo, llvm::Attribute::NoCapture);
     KF->addParamAttr(ArgNo, llvm::Attribute::NoUndef);
-    if (ReadOnly)
+    if (A.ReadOnly)
       KF->addParamAttr(ArgNo, llvm::Attribute::ReadOnly);
-    if (Bf.Aligned)
+    if (A.Buf.Aligned)
       KF->addParamAttr(ArgNo, llvm::Attribute::getWithAlignment(
                                   Ctx, llvm::Align(kAlign)));
-    if (Bytes)
-      KF->addDereferenceableParamAttr(ArgNo, Bytes);
-  };
-  const std::string &InPlace = FL.InPlace[V];
-  Buffer Out{InPlace.empty() ? scratch(V) : stateSlot(InPlace), true};
-  Describe(0, Out, bytesOf(N.Type), false);
-  std::vector<ir::TensorType> OpTypes;
-  for (size_t I = 0; I < N.Operands.size(); ++I) {
-    OpTypes.push_back(F.type(N.Operands[I]));
-    Describe(static_cast<unsigned>(I + 1), Buf[N.Operands[I]],
-             bytesOf(OpTypes.back()), true);
+    if (A.Bytes)
+      KF->addDereferenceableParamAttr(ArgNo, A.Bytes);
   }
-  unsigned ErrArg = static_cast<unsigned>(N.Operands.size() + 1);
+  unsigned ErrArg = static_cast<unsigned>(Passed.size());
   KF->addParamAttr(ErrArg, llvm::Attribute::NoAlias);
   KF->addParamAttr(ErrArg, llvm::Attribute::NoCapture);
 
-  // The body, through the family's emitter.
+  // The body, with one pointer per arg: a shared one is its partner's.
   llvm::IRBuilder<> KB(Ctx);
   auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", KF);
   auto *Exit = llvm::BasicBlock::Create(Ctx, "error", KF);
@@ -235,54 +268,28 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
   llvm::PHINode *Code = KB.CreatePHI(KB.getInt64Ty(), 1, "code");
   KB.CreateRet(Code);
   KB.SetInsertPoint(Entry);
-  std::vector<Value *> Ops;
-  for (size_t I = 0; I < N.Operands.size(); ++I) {
-    // Operands in the same State slot: the old value or the chain's
-    // previous link.
-    const ir::Node &O = F.node(N.Operands[I]);
-    bool Old = !InPlace.empty() &&
-               ((O.Opcode == ir::Op::Param && O.Symbol == InPlace) ||
-                FL.InPlace[N.Operands[I]] == InPlace);
-    Ops.push_back(KF->getArg(static_cast<unsigned>(Old ? 0 : I + 1)));
-  }
-  KernelEmitter K(KB, N, V, Ops, KF->getArg(0), OpTypes, KF->getArg(ErrArg),
-                  Exit);
-  switch (ir::getOpInfo(N.Opcode).Family) {
-  case ir::OpFamily::Elementwise:
-    emitElementwise(K);
-    break;
-  case ir::OpFamily::Reduce:
-    emitReduce(K);
-    break;
-  case ir::OpFamily::Movement:
-    emitMovement(K);
-    break;
-  case ir::OpFamily::Linalg:
-    emitLinalg(K);
-    break;
-  case ir::OpFamily::NN:
-    emitNN(K);
-    break;
-  case ir::OpFamily::Loss:
-    emitLoss(K);
-    break;
-  case ir::OpFamily::Source:
-    assert(false && "sources have no kernel");
-    break;
-  }
+  std::vector<Value *> Ptrs(Args.size(), nullptr);
+  for (unsigned I = 0, Next = 0; I < Args.size(); ++I)
+    if (Args[I].SameAs < 0)
+      Ptrs[I] = KF->getArg(Next++);
+  for (size_t I = 0; I < Args.size(); ++I)
+    if (Args[I].SameAs >= 0) {
+      assert(Args[static_cast<size_t>(Args[I].SameAs)].SameAs < 0 &&
+             "an arg shares the pointer of a passed one");
+      Ptrs[I] = Ptrs[static_cast<size_t>(Args[I].SameAs)];
+    }
+  Body(KB, Ptrs, KF->getArg(ErrArg), Exit);
   KB.CreateRet(KB.getInt64(0));
   bool CanFail = Code->getNumIncomingValues() > 0;
   if (!CanFail)
     Exit->eraseFromParent();
 
   // The call, and the branch to the error exit when the kernel can fail.
-  std::vector<Value *> CallArgs{Out.Ptr};
-  for (ir::ValueId O : N.Operands)
-    CallArgs.push_back(Buf[O].Ptr);
+  std::vector<Value *> CallArgs;
+  for (const KernelArg *A : Passed)
+    CallArgs.push_back(A->Buf.Ptr);
   CallArgs.push_back(ErrorInfo);
   Value *Rc = B.CreateCall(KF, CallArgs);
-  Buf[V] = Out;
-  WroteState |= !InPlace.empty();
   if (!CanFail)
     return;
   assert(!WroteState && "a kernel that can fail after an in-place update");
@@ -290,6 +297,88 @@ void FunctionEmitter::emitKernel(ir::ValueId V) {
   B.CreateCondBr(B.CreateICmpNE(Rc, B.getInt64(0)), ErrorExit, Cont);
   ErrorCode->addIncoming(Rc, B.GetInsertBlock());
   B.SetInsertPoint(Cont);
+}
+
+void FunctionEmitter::emitKernel(ir::ValueId V) {
+  const ir::Node &N = F.node(V);
+  const std::string &InPlace = FL.InPlace[V];
+  Buffer Out{InPlace.empty() ? scratch(V) : stateSlot(InPlace), true};
+  std::vector<KernelArg> Args{{Out, bytesOf(N.Type), false}};
+  std::vector<ir::TensorType> OpTypes;
+  for (ir::ValueId O : N.Operands) {
+    OpTypes.push_back(F.type(O));
+    Args.push_back({Buf[O], bytesOf(OpTypes.back()), true,
+                    readsSlot(O, InPlace) ? 0 : -1});
+  }
+  WroteState |= !InPlace.empty();
+  callKernel(fmt::format("{}.{}.{}", F.Name, V, ir::mnemonic(N.Opcode)), Args,
+             [&](llvm::IRBuilder<> &KB, std::vector<Value *> &Ptrs,
+                 Value *Err, llvm::BasicBlock *Exit) {
+               std::vector<Value *> Ops(Ptrs.begin() + 1, Ptrs.end());
+               KernelEmitter K(KB, N, V, Ops, Ptrs[0], OpTypes, Err, Exit);
+               K.setParallel(&Par);
+               switch (ir::getOpInfo(N.Opcode).Family) {
+               case ir::OpFamily::Elementwise:
+                 emitElementwise(K);
+                 break;
+               case ir::OpFamily::Reduce:
+                 emitReduce(K);
+                 break;
+               case ir::OpFamily::Movement:
+                 emitMovement(K);
+                 break;
+               case ir::OpFamily::Linalg:
+                 emitLinalg(K);
+                 break;
+               case ir::OpFamily::NN:
+                 emitNN(K);
+                 break;
+               case ir::OpFamily::Loss:
+                 emitLoss(K);
+                 break;
+               case ir::OpFamily::Source:
+                 assert(false && "sources have no kernel");
+                 break;
+               }
+             });
+  Buf[V] = Out;
+}
+
+void FunctionEmitter::emitGroup(const ir::FusionGroup &G) {
+  // Outputs first, then the values the group reads from outside it, each
+  // once, in order of first use.
+  GroupIO IO;
+  std::vector<KernelArg> Args;
+  for (ir::ValueId V = G.Begin; V < G.End; ++V)
+    if (Info.IsOutput[V]) {
+      IO.Outs.push_back(V);
+      const std::string &InPlace = FL.InPlace[V];
+      Buf[V] = {InPlace.empty() ? scratch(V) : stateSlot(InPlace), true};
+      Args.push_back({Buf[V], bytesOf(F.type(V)), false});
+      WroteState |= !InPlace.empty();
+    }
+  for (ir::ValueId V = G.Begin; V < G.End; ++V)
+    for (ir::ValueId O : F.node(V).Operands)
+      if ((O < G.Begin || O >= G.End) &&
+          std::find(IO.Ins.begin(), IO.Ins.end(), O) == IO.Ins.end())
+        IO.Ins.push_back(O);
+  for (ir::ValueId O : IO.Ins) {
+    // An input in the State slot an output is written to in place.
+    int SameAs = -1;
+    for (size_t J = 0; J < IO.Outs.size(); ++J)
+      if (readsSlot(O, FL.InPlace[IO.Outs[J]]))
+        SameAs = static_cast<int>(J);
+    Args.push_back({Buf[O], bytesOf(F.type(O)), true, SameAs});
+  }
+  callKernel(fmt::format("{}.{}.fused.{}", F.Name, G.Begin,
+                         ir::fusionKindName(G.Kind)),
+             Args,
+             [&](llvm::IRBuilder<> &KB, std::vector<Value *> &Ptrs,
+                 Value *Err, llvm::BasicBlock *Exit) {
+               IO.OutPtrs.assign(Ptrs.begin(), Ptrs.begin() + IO.Outs.size());
+               IO.InPtrs.assign(Ptrs.begin() + IO.Outs.size(), Ptrs.end());
+               emitFusedGroup(KB, F, G, IO, Err, Exit);
+             });
 }
 
 void FunctionEmitter::emit() {
@@ -325,8 +414,14 @@ void FunctionEmitter::emit() {
   B.SetInsertPoint(Entry);
 
   Buf.assign(F.Nodes.size(), {});
+  size_t NextGroup = 0;
   for (ir::ValueId V = 0; V < F.Nodes.size(); ++V) {
     const ir::Node &N = F.node(V);
+    if (NextGroup < F.Groups.size() && F.Groups[NextGroup].Begin == V) {
+      emitGroup(F.Groups[NextGroup]);
+      V = F.Groups[NextGroup++].End - 1;
+      continue;
+    }
     switch (N.Opcode) {
     case ir::Op::Constant:
       Buf[V] = emitConstant(V);
@@ -375,14 +470,25 @@ void FunctionEmitter::emit() {
 
 } // namespace
 
+unsigned resolveThreads(unsigned Threads) {
+  if (Threads == 0)
+    Threads = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(Threads, kMaxThreads);
+}
+
 std::unique_ptr<llvm::Module> emitModule(const ir::Module &M, const Layout &L,
                                          llvm::LLVMContext &Ctx,
-                                         const llvm::TargetMachine &TM) {
+                                         const llvm::TargetMachine &TM,
+                                         const EmitOptions &Opts) {
   auto LM = std::make_unique<llvm::Module>("gradc_" + M.Name, Ctx);
   LM->setDataLayout(TM.createDataLayout());
   LM->setTargetTriple(TM.getTargetTriple().str());
+  ParallelConfig Par{resolveThreads(Opts.Threads), Opts.MinParallelWork};
   for (const ir::Function &F : M.Functions)
-    FunctionEmitter(M, F, L, *LM, TM).emit();
+    FunctionEmitter(M, F, L, *LM, TM, Par).emit();
+  emitThreadPoolShutdown(*LM, Par.Used, "gradc_shutdown");
+  if (Par.Used)
+    linkThreadPool(*LM);
   return LM;
 }
 

@@ -15,6 +15,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -50,6 +51,31 @@ llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine() {
   return JTMB->createTargetMachine();
 }
 
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(std::string_view Cpu) {
+  if (Cpu.empty())
+    return createHostTargetMachine();
+  // Checked on the host's subtarget first: LLVM warns on stderr about an
+  // unknown CPU when it builds a target machine for one.
+  auto Host = createHostTargetMachine();
+  if (!Host)
+    return Host.takeError();
+  if (!(*Host)->getMCSubtargetInfo()->isCPUStringValid(Cpu))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "unknown CPU '" + std::string(Cpu) + "' for " +
+            (*Host)->getTargetTriple().str() +
+            " (e.g. x86-64, x86-64-v2, x86-64-v3, x86-64-v4, znver4)");
+  llvm::orc::JITTargetMachineBuilder JTMB((*Host)->getTargetTriple());
+  JTMB.setCPU(std::string(Cpu));
+  JTMB.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  JTMB.setRelocationModel(llvm::Reloc::PIC_);
+  auto TM = JTMB.createTargetMachine();
+  if (!TM)
+    return TM.takeError();
+  return TM;
+}
+
 void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM) {
   llvm::LoopAnalysisManager LAM;
   llvm::FunctionAnalysisManager FAM;
@@ -81,7 +107,8 @@ std::string verifyModuleText(const llvm::Module &M) {
 }
 
 std::optional<std::string> printMachineCode(const ir::Module &M, bool Asm,
-                                            std::string &Err) {
+                                            std::string &Err,
+                                            unsigned Threads) {
   auto TM = createHostTargetMachine();
   if (!TM) {
     Err = llvm::toString(TM.takeError());
@@ -89,7 +116,9 @@ std::optional<std::string> printMachineCode(const ir::Module &M, bool Asm,
   }
   llvm::LLVMContext Ctx;
   Layout L = computeLayout(M);
-  std::unique_ptr<llvm::Module> LM = emitModule(M, L, Ctx, **TM);
+  EmitOptions Opts;
+  Opts.Threads = Threads;
+  std::unique_ptr<llvm::Module> LM = emitModule(M, L, Ctx, **TM, Opts);
   if (std::string V = verifyModuleText(*LM); !V.empty()) {
     Err = "internal error: invalid LLVM IR: " + V;
     return std::nullopt;

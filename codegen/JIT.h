@@ -5,7 +5,8 @@
 // Reloc::PIC_, and an IR transform that runs the new pass manager's O3
 // pipeline built with the target machine (loop and SLP vectorization on) on
 // every module before it is compiled; LLJIT would not optimize otherwise.
-// libm and the rest of the process resolve from the process itself.
+// libm, pthreads (the thread pool of parallel loops) and the rest of the
+// process resolve from the process itself.
 //
 // Also what `gradc dump --stage llvm|asm` prints: a module's optimized LLVM
 // IR and the host assembly made from it.
@@ -36,6 +37,10 @@ namespace gradc::codegen {
 
 /// A target machine for this host (as the JIT uses).
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostTargetMachine();
+/// The same for CPU \p Cpu of the host's architecture ("" = the host's CPU
+/// and features), for ahead-of-time code; an error names an unknown CPU.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(std::string_view Cpu);
 
 /// Runs the O3 pipeline built with \p TM on \p M.
 void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM);
@@ -44,9 +49,11 @@ void optimizeModule(llvm::Module &M, llvm::TargetMachine &TM);
 std::string verifyModuleText(const llvm::Module &M);
 
 /// The LLVM IR (\p Asm false) or host assembly (\p Asm true) of every
-/// function of \p M after the O3 pipeline. nullopt with \p Err on failure.
+/// function of \p M after the O3 pipeline, its loops split across
+/// \p Threads threads (0: every core). nullopt with \p Err on failure.
 std::optional<std::string> printMachineCode(const ir::Module &M, bool Asm,
-                                            std::string &Err);
+                                            std::string &Err,
+                                            unsigned Threads = 0);
 
 class Jit {
 public:

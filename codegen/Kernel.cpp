@@ -11,6 +11,7 @@
 
 #include "codegen/Codegen.h"
 
+#include <cassert>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
@@ -113,6 +114,7 @@ llvm::Value *KernelEmitter::flatIndex(const ir::Shape &Dims,
 
 void KernelEmitter::failIf(llvm::Value *Cond, int64_t Code,
                            llvm::Value *Index) {
+  assert(!InParallelBody && "a parallel loop body cannot fail");
   // The error exit starts with a phi of the error code (Emitter.cpp makes
   // it): record [node, index] in ErrorInfo and go there.
   llvm::Function *F = B.GetInsertBlock()->getParent();

@@ -21,6 +21,16 @@
 
 namespace gradc::codegen {
 
+/// What a module's parallel loops may use (Parallel.cpp): the module's
+/// thread count, a compile-time constant, and the least work worth
+/// splitting. Used records that a loop was split (the module then needs the
+/// thread pool).
+struct ParallelConfig {
+  unsigned Threads = 1;
+  int64_t MinWork = 0;
+  bool Used = false;
+};
+
 class KernelEmitter {
 public:
   KernelEmitter(llvm::IRBuilder<> &B, const ir::Node &N, ir::ValueId Id,
@@ -49,10 +59,39 @@ public:
 
   /// Element \p Index (an i64) of the buffer \p Ptr of dtype \p T.
   llvm::Value *load(ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
+  /// Element \p Index (flat, row-major) of operand \p I: a load from its
+  /// buffer, or, when the operand is computed in the kernel (a fused
+  /// producer, see setOperandLoader), its value computed there.
+  llvm::Value *loadOperand(size_t I, llvm::Value *Index) {
+    if (OperandLoader)
+      return OperandLoader(I, Index);
+    return load(OperandTypes[I].Elt, Operands[I], Index);
+  }
+  /// Makes loadOperand call \p F (a fused group computing the operands of
+  /// its last member element by element).
+  void setOperandLoader(std::function<llvm::Value *(size_t, llvm::Value *)> F) {
+    OperandLoader = std::move(F);
+  }
   void store(llvm::Value *V, ir::DType T, llvm::Value *Ptr, llvm::Value *Index);
 
   /// Emits `for (I = 0; I < N; ++I) Body(I)` with an i64 induction variable.
   void loop(int64_t N, const std::function<void(llvm::Value *)> &Body);
+  /// Emits `for (I = 0; I < N; ++I) Body(I)` whose iterations write
+  /// disjoint elements of the result, split across the module's threads
+  /// when N * WorkPerIteration (inner-loop steps) reaches the configured
+  /// minimum: Body is then emitted into a worker function run by the thread
+  /// pool (Parallel.cpp). Body reads the buffers through operand() and
+  /// result(); values of the kernel it uses are passed to the worker, but
+  /// it must not use allocas of the kernel (make them inside Body) nor
+  /// failIf. Every element is computed by the same code in the same order
+  /// whatever the thread count.
+  void parallelLoop(int64_t N, int64_t WorkPerIteration,
+                    const std::function<void(llvm::Value *)> &Body);
+  /// Whether parallelLoop(N, WorkPerIteration, ...) would split the loop.
+  bool parallelWorthwhile(int64_t N, int64_t WorkPerIteration) const;
+  /// Uses \p Config for parallelLoop (null: every loop is serial).
+  void setParallel(ParallelConfig *Config) { Par = Config; }
+
   /// Nested loops over \p Dims (outermost first); Body gets the indices.
   void loopNest(const ir::Shape &Dims,
                 const std::function<void(const std::vector<llvm::Value *> &)> &Body);
@@ -86,6 +125,9 @@ private:
   std::vector<ir::TensorType> OperandTypes;
   llvm::Value *ErrorInfo;
   llvm::BasicBlock *ErrorExit;
+  ParallelConfig *Par = nullptr;
+  bool InParallelBody = false;
+  std::function<llvm::Value *(size_t, llvm::Value *)> OperandLoader;
 };
 
 /// One axis of a loop nest that walks two buffers: its size and the
@@ -103,6 +145,36 @@ std::vector<StridedDim> simplifyStrided(const std::vector<StridedDim> &Dims);
 void stridedNest(KernelEmitter &K, std::span<const StridedDim> Dims,
                  llvm::Value *A, llvm::Value *B,
                  const std::function<void(llvm::Value *, llvm::Value *)> &Body);
+
+/// Defines `void Name()`, which stops the module's worker threads
+/// (\p HasPool) or does nothing.
+void emitThreadPoolShutdown(llvm::Module &M, bool HasPool,
+                            const llvm::Twine &Name);
+/// Links the thread pool (rt/ThreadPool.c) into \p M, which split a loop.
+void linkThreadPool(llvm::Module &M);
+/// Loops over \p Dims (size-1 axes dropped, neighbours walked alike
+/// merged) with a flat offset into each buffer of shape \p Ins broadcast to
+/// \p Dims, then one into a buffer of shape \p Dims; Body gets them.
+void broadcastNest(
+    KernelEmitter &K, const ir::Shape &Dims, const std::vector<ir::Shape> &Ins,
+    const std::function<void(const std::vector<llvm::Value *> &)> &Body);
+
+/// The value of elementwise node \p N (of its dtype) given its operands'
+/// values \p Ops (of dtypes \p OpTypes): ir/ops/Elementwise.h in LLVM IR.
+llvm::Value *emitElementwiseScalar(KernelEmitter &K, const ir::Node &N,
+                                   std::span<llvm::Value *const> Ops,
+                                   std::span<const ir::DType> OpTypes);
+
+/// A fusion group's kernel (EmitFused.cpp): it reads the values \p Ins
+/// from outside the group (buffers \p InPtrs) and writes its outputs
+/// \p Outs (buffers \p OutPtrs).
+struct GroupIO {
+  std::vector<ir::ValueId> Ins, Outs;
+  std::vector<llvm::Value *> InPtrs, OutPtrs;
+};
+void emitFusedGroup(llvm::IRBuilder<> &B, const ir::Function &F,
+                    const ir::FusionGroup &G, const GroupIO &IO,
+                    llvm::Value *ErrorInfo, llvm::BasicBlock *ErrorExit);
 
 /// One emitter per op family; each switches on the ops of its family.
 void emitElementwise(KernelEmitter &K);

@@ -12,13 +12,17 @@
 //   - constants of at most kMaxInlineConstant elements (read-only globals);
 //   - assign, unless its value is a param read: that one is copied to a
 //     region at the assign, so that writing state at the end of the
-//     function never reads a slot another assign has already overwritten.
+//     function never reads a slot another assign has already overwritten;
+//   - members of a fusion group that are not its outputs (ir/Fusion.h):
+//     they live in registers inside the group's kernel.
 // The emitter follows this table: a node has a region exactly when its
 // Values entry is set, and writes State directly when its InPlace entry is.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Codegen.h"
 #include "codegen/MemoryPlan.h"
+
+#include "ir/Fusion.h"
 
 namespace gradc::codegen {
 
@@ -33,7 +37,7 @@ static uint64_t bytesOf(const ir::TensorType &T) {
 
 /// Whether node \p V of \p F needs a scratch region (see the header).
 static bool needsRegion(const ir::Module &M, const ir::Function &F,
-                        ir::ValueId V) {
+                        const ir::FusionInfo &Fused, ir::ValueId V) {
   const ir::Node &N = F.node(V);
   switch (N.Opcode) {
   case ir::Op::Constant:
@@ -48,7 +52,7 @@ static bool needsRegion(const ir::Module &M, const ir::Function &F,
   case ir::Op::Assign:
     return F.node(N.Operands[0]).Opcode == ir::Op::Param;
   default:
-    return true;
+    return !Fused.isInternal(V);
   }
 }
 
@@ -72,10 +76,11 @@ Layout computeLayout(const ir::Module &M) {
     }
   }
   for (const ir::Function &F : M.Functions) {
+    ir::FusionInfo Fused = ir::analyzeFusion(F);
     std::vector<bool> Needs(F.Nodes.size());
     for (ir::ValueId V = 0; V < F.Nodes.size(); ++V)
-      Needs[V] = needsRegion(M, F, V);
-    L.Functions[F.Name] = planFunction(M, F, Needs);
+      Needs[V] = needsRegion(M, F, Fused, V);
+    L.Functions[F.Name] = planFunction(M, F, Fused, Needs);
   }
   return L;
 }

@@ -42,7 +42,7 @@ std::unique_ptr<Module> IRGen::run() {
   unsigned ErrorsBefore = Diags.numErrors();
   M = std::make_unique<Module>();
   M->SourceName = Src.name();
-  M->Functions.push_back(Function{"model", {}, {}});
+  M->Functions.push_back(Function{"model", {}, {}, {}});
   F = &M->Functions.front();
   B.emplace(*F);
 

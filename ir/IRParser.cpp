@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "ir/IRParser.h"
 
+#include "ir/Fusion.h"
 #include "ir/OpDefs.h"
 #include "ir/Verifier.h"
 
@@ -512,7 +513,7 @@ bool Parser::parseFunction(Module &M) {
     return false;
   if (M.lookupFunction(Name.Text))
     return fail(Name.L, fmt::format("redefinition of function @{}", Name.Text));
-  M.Functions.push_back(Function{Name.Text, {}, {}});
+  M.Functions.push_back(Function{Name.Text, {}, {}, {}});
   Function &F = M.Functions.back();
   std::map<std::string, ValueId> Names;
   if (!expectPunct('{'))
@@ -525,6 +526,34 @@ bool Parser::parseFunction(Module &M) {
         return false;
       continue;
     }
+    if (isIdent("fused")) {
+      // fused KIND { NODE... }: a fusion group (ir/Fusion.h).
+      if (!F.Results.empty())
+        return fail(Cur.L, "nodes must come before the results");
+      Loc At = Cur.L;
+      consume();
+      Token Kind;
+      if (!expect(Tok::Ident, "a fusion kind (loop, reduce)", Kind))
+        return false;
+      auto FK = parseFusionKind(Kind.Text);
+      if (!FK)
+        return fail(Kind.L, fmt::format("unknown fusion kind '{}' (kinds: loop, "
+                                        "reduce)",
+                                        Kind.Text));
+      if (!expectPunct('{'))
+        return false;
+      FusionGroup G{*FK, static_cast<ValueId>(F.Nodes.size()), 0};
+      while (lexOk() && Cur.Kind == Tok::Percent)
+        if (!parseNode(M, F, Names))
+          return false;
+      if (!expectPunct('}'))
+        return false;
+      G.End = static_cast<ValueId>(F.Nodes.size());
+      if (G.End == G.Begin)
+        return fail(At, "empty fused region");
+      F.Groups.push_back(G);
+      continue;
+    }
     ResultKind K;
     if (isIdent("output"))
       K = ResultKind::Output;
@@ -533,7 +562,8 @@ bool Parser::parseFunction(Module &M) {
     else if (isIdent("loss"))
       K = ResultKind::Loss;
     else
-      return fail(Cur.L, "expected a node, a result (output, metric, loss) or '}'");
+      return fail(Cur.L, "expected a node, a fused region, a result (output, "
+                         "metric, loss) or '}'");
     consume();
     Token RName, Value;
     if (!expect(Tok::Ident, "a result name", RName) || !expectPunct('=') ||

@@ -50,10 +50,25 @@ struct Result {
   bool operator==(const Result &) const = default;
 };
 
+/// What a fusion group compiles to (ir/Fusion.h): `loop`, one loop nest
+/// evaluating elementwise members of one shape; `reduce`, a reduction that
+/// evaluates its elementwise producers inside its loop.
+enum class FusionKind : uint8_t { Loop, Reduce };
+
+/// A fusion group: the contiguous nodes [Begin, End) of a function, compiled
+/// as one kernel. Set by the `fuse` pass; printed as a `fused` region.
+struct FusionGroup {
+  FusionKind Kind = FusionKind::Loop;
+  ValueId Begin = 0, End = 0;
+  bool operator==(const FusionGroup &) const = default;
+};
+
 struct Function {
   std::string Name;
   std::vector<Node> Nodes;
   std::vector<Result> Results;
+  /// Fusion groups in node order, disjoint (empty before `fuse`).
+  std::vector<FusionGroup> Groups;
 
   const Node &node(ValueId V) const { return Nodes[V]; }
   Node &node(ValueId V) { return Nodes[V]; }

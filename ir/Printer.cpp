@@ -7,6 +7,10 @@
 //   param @W1 : f32[784, 128] = he_normal loc(11:8)
 //   func @model {
 //     %0 = div %x, %c {attrs} : f32[64, 784] loc(17:12)
+//     fused loop {  # 2 ops -> %h          (a fusion group, ir/Fusion.h)
+//       %3 = add %2, %b1 : f32[64, 128] loc(31:30)
+//       %h = relu %3 : f32[64, 128] loc(31:10)
+//     }
 //     output probs = %probs
 //   }
 //   train { ... }
@@ -15,6 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Printer.h"
+
+#include "ir/Fusion.h"
 
 #include <fmt/format.h>
 #include <sstream>
@@ -49,10 +55,27 @@ static void printFunction(const Function &F, std::ostream &OS) {
   for (size_t I = 0; I < F.Nodes.size(); ++I)
     Names[I] = F.Nodes[I].Name.empty() ? fmt::format("%{}", Next++)
                                        : "%" + F.Nodes[I].Name;
-  OS << "func @" << F.Name << " {\n";
+  OS << "func @" << F.Name << " {";
+  if (!F.Groups.empty())
+    OS << "  # kernels: " << countKernels(F);
+  OS << '\n';
+  FusionInfo Info = analyzeFusion(F);
+  size_t NextGroup = 0;
   for (size_t I = 0; I < F.Nodes.size(); ++I) {
     const Node &N = F.Nodes[I];
-    std::string Line = fmt::format("  {} = {}", Names[I], mnemonic(N.Opcode));
+    const FusionGroup *G =
+        NextGroup < F.Groups.size() ? &F.Groups[NextGroup] : nullptr;
+    bool InGroup = G && I >= G->Begin && I < G->End;
+    if (G && I == G->Begin) {
+      std::vector<std::string> Outs;
+      for (ValueId V = G->Begin; V < G->End; ++V)
+        if (Info.IsOutput[V])
+          Outs.push_back(Names[V]);
+      OS << fmt::format("  fused {} {{  # {} ops -> {}\n", fusionKindName(G->Kind),
+                        G->End - G->Begin, fmt::join(Outs, ", "));
+    }
+    std::string Line = fmt::format("{}  {} = {}", InGroup ? "  " : "",
+                                   Names[I], mnemonic(N.Opcode));
     if (!N.Symbol.empty())
       Line += " @" + N.Symbol;
     for (size_t J = 0; J < N.Operands.size(); ++J)
@@ -61,6 +84,10 @@ static void printFunction(const Function &F, std::ostream &OS) {
       Line += " " + A;
     Line += " : " + formatType(N.Type) + formatLoc(N.L);
     OS << Line << '\n';
+    if (G && I + 1 == G->End) {
+      OS << "  }\n";
+      ++NextGroup;
+    }
   }
   for (const Result &R : F.Results)
     OS << "  " << resultKindName(R.Kind) << ' ' << R.Name << " = "

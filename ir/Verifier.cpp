@@ -3,12 +3,14 @@
 // Walks every function in order and checks each node against the op table:
 // operands defined earlier, operand count, attributes complete, in spec order
 // and of the right kinds, and the type (and normalized attributes) the shape
-// rule gives. Sources are checked against their symbols. Passes run it after
+// rule gives. Sources are checked against their symbols, fusion groups
+// against the rules of their kind (ir/Fusion.h). Passes run it after
 // each pass in tests (--verify-each); the IR parser runs it on what it read.
 //
 //===----------------------------------------------------------------------===//
 #include "ir/Verifier.h"
 
+#include "ir/Fusion.h"
 #include "ir/OpDefs.h"
 
 #include <fmt/format.h>
@@ -118,6 +120,9 @@ std::vector<std::string> verifyModule(const Module &M) {
       if (R.Value >= F.Nodes.size())
         Problems.push_back(fmt::format("@{}: {} '{}' refers to no value", F.Name,
                                        resultKindName(R.Kind), R.Name));
+    if (Problems.empty())
+      for (std::string &P : verifyGroups(F))
+        Problems.push_back(std::move(P));
   }
   // The train block names the loss in @model; after autodiff @model is gone.
   if (M.Train) {

@@ -2,11 +2,15 @@
 //
 // Marks every node a function's results or side effects (state assignments)
 // need (and, in @model, the value the train block minimizes), walking operands backwards from them; then drops
-// the unmarked nodes and renumbers operands and results. Nodes are in
+// the unmarked nodes and renumbers operands, results and fusion groups
+// (a group keeps its live members; one left empty goes). Nodes are in
 // topological order, so one backward sweep marks everything.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/PassManager.h"
+
+#include <algorithm>
+#include <cstdint>
 
 namespace gradc::passes {
 
@@ -39,6 +43,18 @@ static bool eliminateDeadNodes(ir::Function &F, const ir::Module &M) {
   F.Nodes = std::move(Kept);
   for (ir::Result &R : F.Results)
     R.Value = NewId[R.Value];
+  std::vector<ir::FusionGroup> Groups;
+  for (ir::FusionGroup G : F.Groups) {
+    ir::ValueId Begin = UINT32_MAX, End = 0;
+    for (ir::ValueId V = G.Begin; V < G.End; ++V)
+      if (Live[V]) {
+        Begin = std::min(Begin, NewId[V]);
+        End = NewId[V] + 1;
+      }
+    if (End > Begin)
+      Groups.push_back({G.Kind, Begin, End});
+  }
+  F.Groups = std::move(Groups);
   return Changed;
 }
 

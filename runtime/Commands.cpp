@@ -1,8 +1,8 @@
 //===- runtime/Commands.cpp - gradc train, eval and predict ---------------===//
 //
 // Each command is a straight line: compile, bind data, set up the state,
-// run, write results. The JSON objects are built by a small writer here;
-// non-finite numbers become null.
+// run, write results. The JSON objects are built with JsonObject
+// (runtime/Json.h); non-finite numbers become null.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Commands.h"
@@ -24,44 +24,6 @@ int fail(std::ostream &Log, std::string_view Msg) {
   Log << "gradc: error: " << Msg << '\n';
   return 1;
 }
-
-/// A JSON object written member by member.
-class JsonObject {
-public:
-  JsonObject &key(std::string_view K) {
-    S += First ? "{" : ", ";
-    First = false;
-    appendJsonString(S, K);
-    S += ": ";
-    return *this;
-  }
-  JsonObject &num(std::string_view K, double V) {
-    key(K);
-    S += std::isfinite(V) ? fmt::format("{}", V) : "null";
-    return *this;
-  }
-  JsonObject &integer(std::string_view K, int64_t V) {
-    key(K);
-    S += std::to_string(V);
-    return *this;
-  }
-  JsonObject &str(std::string_view K, std::string_view V) {
-    key(K);
-    appendJsonString(S, V);
-    return *this;
-  }
-  /// A member whose value is already JSON text.
-  JsonObject &raw(std::string_view K, std::string_view Json) {
-    key(K);
-    S += Json;
-    return *this;
-  }
-  std::string done() const { return First ? "{}" : S + "}"; }
-
-private:
-  std::string S;
-  bool First = true;
-};
 
 std::string evalJson(const EvalFigures &F) {
   JsonObject O;

@@ -48,6 +48,18 @@ struct PredictCommand {
   std::string OutPath;
 };
 
+/// `gradc compile`: an ahead-of-time object (docs/aot.md).
+struct CompileCommand {
+  CompileOptions Compile; // Threads 0 means 1 here
+  std::string OutPath;
+  std::string HeaderPath; // "" for none
+  std::string Emit = "obj"; // obj, asm or llvm
+  std::string Cpu;          // "" for the host
+};
+
+int runCompile(const SourceFile &Model, const CompileCommand &C,
+               std::ostream &Log);
+
 int runTrain(const SourceFile &Model, const TrainCommand &C, std::ostream &Out,
              std::ostream &Log);
 int runEval(const SourceFile &Model, const EvalCommand &C, std::ostream &Out,

@@ -21,6 +21,8 @@ std::optional<Stage> parseStage(std::string_view Name) {
     return Stage::Parsed;
   if (Name == "grad")
     return Stage::Grad;
+  if (Name == "optimized")
+    return Stage::Optimized;
   if (Name == "llvm")
     return Stage::Llvm;
   if (Name == "asm")
@@ -28,7 +30,7 @@ std::optional<Stage> parseStage(std::string_view Name) {
   return std::nullopt;
 }
 
-std::string builtStageNames() { return "parsed, grad, llvm, asm"; }
+std::string builtStageNames() { return "parsed, grad, optimized, llvm, asm"; }
 
 std::string backendNames() { return "interp, jit"; }
 
@@ -64,7 +66,20 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
   // @eval and @predict; then the nodes nothing needs go.
   if (!runPasses(*M, "autodiff,dce", Opts, Diags, Log))
     return nullptr;
+  if (Upto == Stage::Grad)
+    return M;
+
+  // optimized: fusion groups, each compiled as one kernel.
+  if (!runPasses(*M, "fuse", Opts, Diags, Log))
+    return nullptr;
   return M;
+}
+
+std::unique_ptr<ir::Module> buildFinalModule(const SourceFile &Src,
+                                             const CompileOptions &Opts,
+                                             DiagnosticEngine &Diags,
+                                             std::ostream &Log) {
+  return buildModule(Src, Opts, Stage::Optimized, Diags, Log);
 }
 
 std::unique_ptr<Executable> compileModel(const SourceFile &Src,
@@ -76,14 +91,15 @@ std::unique_ptr<Executable> compileModel(const SourceFile &Src,
     Diags.error({}, "{}", Err);
     return nullptr;
   }
-  std::unique_ptr<ir::Module> M =
-      buildModule(Src, Opts, Stage::Grad, Diags, Log);
+  std::unique_ptr<ir::Module> M = buildFinalModule(Src, Opts, Diags, Log);
   if (!M)
     return nullptr;
   if (Opts.Backend == "interp")
     return makeInterpreterExecutable(std::move(M));
   // jit: LLVM IR per entry, the O3 pipeline, machine code for this host.
-  std::unique_ptr<Executable> X = makeJitExecutable(std::move(M), Err);
+  codegen::EmitOptions EO;
+  EO.Threads = Opts.Threads;
+  std::unique_ptr<Executable> X = makeJitExecutable(std::move(M), Err, EO);
   if (!X)
     Diags.error({}, "{}", Err);
   return X;

@@ -4,10 +4,10 @@
 //   parsed      the front end: model text -> @model
 //   grad        autodiff (@train_step with the backward graph, clipping and
 //               the optimizer update; @eval; @predict), then dce
+//   optimized   fuse: fusion groups, one kernel each (ir/Fusion.h)
 // and then an Executable on a backend: the interpreter, or the JIT, whose
 // stages `llvm` (the optimized LLVM IR of every entry) and `asm` (the host
-// assembly) `gradc dump` prints with printMachineStage. The `optimized`
-// stage slots in after `grad`.
+// assembly) `gradc dump` prints with printMachineStage.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -25,7 +25,7 @@
 namespace gradc::runtime {
 
 /// How far the pipeline runs.
-enum class Stage : uint8_t { Parsed, Grad, Llvm, Asm };
+enum class Stage : uint8_t { Parsed, Grad, Optimized, Llvm, Asm };
 /// Every stage of SPEC §2 `gradc dump`, built or not.
 inline constexpr std::string_view StageNames[] = {"parsed", "grad", "optimized",
                                                   "llvm", "asm"};
@@ -38,7 +38,8 @@ struct CompileOptions {
   std::vector<Define> Defines;
   /// "interp" (the reference interpreter) or "jit" (machine code).
   std::string Backend = "jit";
-  /// Worker threads, 0 for all cores (the interpreter runs on one).
+  /// Threads of the JIT's parallel loops, 0 for all cores (the interpreter
+  /// runs on one).
   unsigned Threads = 0;
   passes::Instrumentation Instrumentation;
 };
@@ -62,6 +63,13 @@ std::unique_ptr<ir::Module> buildModule(const SourceFile &Src,
 /// buildModule made for it, to \p OS. False with \p Err on an internal error.
 bool printMachineStage(const ir::Module &M, Stage S, std::ostream &OS,
                        std::string &Err);
+
+/// buildModule up to the last IR stage: the module every backend (and the
+/// AOT object) compiles. Null when an error was reported.
+std::unique_ptr<ir::Module> buildFinalModule(const SourceFile &Src,
+                                             const CompileOptions &Opts,
+                                             DiagnosticEngine &Diags,
+                                             std::ostream &Log);
 
 /// buildModule up to the last stage, then an Executable on Opts.Backend
 /// (which must pass checkBackend). Null when an error was reported.

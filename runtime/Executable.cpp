@@ -104,6 +104,25 @@ bool Executable::isParam(std::string_view Name) const {
   return S && S->Kind == ir::SymbolKind::Param;
 }
 
+static uint64_t bytesOfType(const ir::TensorType &T) {
+  return static_cast<uint64_t>(T.numElements()) * ir::dtypeSize(T.Elt);
+}
+
+MemoryUse Executable::memoryUse(Entry E) const {
+  MemoryUse U;
+  for (const ir::Symbol &S : Mod->Symbols)
+    if (S.Kind == ir::SymbolKind::Param || S.Kind == ir::SymbolKind::State)
+      U.State += bytesOfType(S.Type);
+  for (size_t I = 0; I < Inputs.size(); ++I)
+    if (readsInput(E, I))
+      U.Inputs += bytesOfType(Inputs[I].Type);
+  const ir::Function *F = Mod->lookupFunction(entryName(E));
+  assert(F && "no such entry");
+  for (const ir::Result &R : F->Results)
+    U.Results += bytesOfType(F->type(R.Value));
+  return U;
+}
+
 /// The names of the inputs that \p Failed (transitively) reads in \p F;
 /// with \p IntOnly only through i32 values.
 static std::vector<std::string> inputsReaching(const ir::Module &M,

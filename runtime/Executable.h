@@ -44,25 +44,21 @@ struct TensorInfo {
   ir::TensorType Type;
 };
 
-/// What a backend keeps in memory for a model, in bytes. The JIT plans its
-/// scratch arena statically (codegen/MemoryPlan.cpp); the interpreter
-/// reports zeros.
-struct MemoryStats {
-  uint64_t StateBytes = 0;   // params, optimizer slots, running statistics
-  uint64_t ScratchBytes = 0; // the scratch arena: the largest planned peak
-                             // of the entries
-  uint64_t UnplannedScratchBytes = 0; // the same with one region per value,
-                                      // none reused
-  uint64_t StagingBytes = 0; // aligned copies of unaligned inputs
-  /// Everything the backend allocates for the model: `peak_bytes`.
-  uint64_t peakBytes() const { return StateBytes + ScratchBytes + StagingBytes; }
-  /// The same without the memory plan: `unplanned_bytes`.
-  uint64_t unplannedBytes() const {
-    return StateBytes + UnplannedScratchBytes + StagingBytes;
-  }
-};
-
 enum class Entry : uint8_t { TrainStep, Eval, Predict };
+
+/// The memory one call of an entry point works in, in bytes, as the backend
+/// holds it (what `gradc bench` reports as peak_bytes; docs/cli.md).
+struct MemoryUse {
+  uint64_t State = 0;   // params, optimizer slots, statistics, .step, .seed
+  uint64_t Scratch = 0; // the call's intermediate values (the JIT: the
+                        // planned peak of its memory plan, MemoryPlan.cpp)
+  uint64_t Inputs = 0;  // one batch of every input the entry reads
+  uint64_t Results = 0; // the buffers the results come back in
+  /// The intermediate values with a buffer each, none reused and none
+  /// computed in place: Scratch without the memory plan (unplanned_bytes).
+  uint64_t UnplannedScratch = 0;
+  uint64_t total() const { return State + Scratch + Inputs + Results; }
+};
 /// The IR function of \p E: "train_step", "eval", "predict".
 std::string_view entryName(Entry E);
 
@@ -118,9 +114,6 @@ public:
   /// \p Seed, the step counter to 0 and the dropout seed to \p Seed.
   virtual void initialize(uint64_t Seed) = 0;
 
-  /// The bytes the backend holds for the model (see MemoryStats).
-  virtual MemoryStats memoryStats() const { return {}; }
-
   /// One training step at learning rate \p Lr: returns the forward loss
   /// (before the update) and updates the state. On a runtime error (an id
   /// out of range) the state is unchanged and \p Err is
@@ -136,6 +129,11 @@ public:
   /// The outputs of one batch, in the order of outputs().
   virtual bool predict(std::span<const void *const> Inputs,
                        std::vector<HostTensor> &Outputs, std::string &Err) = 0;
+
+  /// The memory a call of \p E (which must exist) uses. This default counts
+  /// the state, inputs and results in their dtypes and no scratch; each
+  /// backend says what it really allocates.
+  virtual MemoryUse memoryUse(Entry E) const;
 
 protected:
   std::unique_ptr<ir::Module> Mod;

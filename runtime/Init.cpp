@@ -39,26 +39,7 @@ double initUniform(uint64_t Seed, std::string_view SymbolName, uint64_t J) {
   return uniformAt(streamKey(Seed, SymbolName), J);
 }
 
-Fans computeFans(const ir::Shape &S) {
-  Fans F;
-  if (S.empty())
-    return F;
-  if (S.size() == 1) {
-    F.In = F.Out = static_cast<double>(S[0]);
-    return F;
-  }
-  double Receptive = 1;
-  for (size_t I = 2; I < S.size(); ++I)
-    Receptive *= static_cast<double>(S[I]);
-  if (S.size() == 2) {
-    F.In = static_cast<double>(S[0]);
-    F.Out = static_cast<double>(S[1]);
-  } else {
-    F.In = static_cast<double>(S[1]) * Receptive;
-    F.Out = static_cast<double>(S[0]) * Receptive;
-  }
-  return F;
-}
+Fans computeFans(const ir::Shape &S) { return ir::computeFans(S); }
 
 static double roundToDType(double V, ir::DType T) {
   switch (T) {
@@ -76,7 +57,6 @@ void initialize(const ir::Call &Init, const ir::TensorType &T, uint64_t Seed,
                 std::string_view SymbolName, double *Out) {
   const int64_t N = T.numElements();
   const uint64_t Key = streamKey(Seed, SymbolName);
-  const std::string &Name = Init.Name;
   auto Fill = [&](double V) {
     V = roundToDType(V, T.Elt);
     for (int64_t I = 0; I < N; ++I)
@@ -96,34 +76,17 @@ void initialize(const ir::Call &Init, const ir::TensorType &T, uint64_t Seed,
       Out[I] = roundToDType(Mean + Std * Z, T.Elt);
     }
   };
-  Fans F = computeFans(T.Dims);
-  // A zero fan (an empty dimension) has no elements to fill anyway; guard
-  // the division all the same.
-  auto Ratio = [](double Num, double Den) { return Den > 0 ? Num / Den : 0.0; };
-
-  if (Name == "zeros" || Name.empty())
-    Fill(0);
-  else if (Name == "ones")
-    Fill(1);
-  else if (Name == "constant")
-    Fill(ir::getFloat(Init.Args, "value"));
-  else if (Name == "uniform")
-    Uniform(ir::getFloat(Init.Args, "lo"), ir::getFloat(Init.Args, "hi"));
-  else if (Name == "normal")
-    Normal(ir::getFloat(Init.Args, "mean"), ir::getFloat(Init.Args, "std"));
-  else if (Name == "glorot_uniform") {
-    double A = std::sqrt(Ratio(6, F.In + F.Out));
-    Uniform(-A, A);
-  } else if (Name == "glorot_normal")
-    Normal(0, std::sqrt(Ratio(2, F.In + F.Out)));
-  else if (Name == "he_uniform") {
-    double A = std::sqrt(Ratio(6, F.In));
-    Uniform(-A, A);
-  } else if (Name == "he_normal")
-    Normal(0, std::sqrt(Ratio(2, F.In)));
-  else {
-    assert(false && "unknown initializer (the front end checks them)");
-    Fill(0);
+  ir::InitSpec Spec = ir::resolveInit(Init, T);
+  switch (Spec.K) {
+  case ir::InitSpec::Fill:
+    Fill(Spec.A);
+    break;
+  case ir::InitSpec::Uniform:
+    Uniform(Spec.A, Spec.B);
+    break;
+  case ir::InitSpec::Normal:
+    Normal(Spec.A, Spec.B);
+    break;
   }
 }
 

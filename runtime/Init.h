@@ -34,7 +34,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include "ir/Module.h"
+#include "ir/InitSpec.h"
 
 #include <cstdint>
 #include <string_view>
@@ -42,10 +42,7 @@
 namespace gradc::runtime {
 
 /// fan_in and fan_out of a tensor of shape \p S (see above).
-struct Fans {
-  double In = 1;
-  double Out = 1;
-};
+using ir::Fans;
 Fans computeFans(const ir::Shape &S);
 
 /// splitmix(x) above.

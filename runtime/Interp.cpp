@@ -90,6 +90,7 @@ public:
             std::vector<double> &Metrics, std::string &Err) override;
   bool predict(std::span<const void *const> Inputs,
                std::vector<HostTensor> &Outputs, std::string &Err) override;
+  MemoryUse memoryUse(Entry E) const override;
 
 private:
   const ir::Tensor &stateTensor(std::string_view Name) const {
@@ -168,6 +169,29 @@ bool InterpExecutable::run(Entry E, std::span<const void *const> Inputs,
     return true;
   Err = R.Error + failingInputsSuffix(*Mod, *F, R.FailedNode);
   return false;
+}
+
+/// Everything in f64: the state map, the value of every node of the entry
+/// (ir::interpret keeps them all until it returns), the converted inputs and
+/// the results.
+MemoryUse InterpExecutable::memoryUse(Entry E) const {
+  const ir::Function *F = Mod->lookupFunction(entryName(E));
+  assert(F && "no such entry");
+  auto F64 = [](const ir::TensorType &T) {
+    return static_cast<uint64_t>(T.numElements()) * sizeof(double);
+  };
+  MemoryUse U;
+  for (const auto &[Name, T] : Values)
+    U.State += F64(T.Type);
+  for (const ir::Node &N : F->Nodes)
+    U.Scratch += F64(N.Type);
+  U.UnplannedScratch = U.Scratch; // there is no plan
+  for (size_t I = 0; I < inputs().size(); ++I)
+    if (readsInput(E, I))
+      U.Inputs += F64(inputs()[I].Type);
+  for (const ir::Result &R : F->Results)
+    U.Results += F64(F->type(R.Value));
+  return U;
 }
 
 bool InterpExecutable::trainStep(std::span<const void *const> Inputs, double Lr,

@@ -8,7 +8,7 @@
 // A call allocates nothing: the arenas, the args, the result buffers and
 // the input pointer table are sized once, when the executable is made
 // (tests/unit/JitAllocTest.cpp counts). State and Scratch are sized by the
-// layout's memory plan (codegen/MemoryPlan.cpp); memoryStats() reports it.
+// layout's memory plan (codegen/MemoryPlan.cpp); memoryUse() reports it.
 // On a nonzero return, ErrorInfo names the failing node: its operands are
 // still intact in their buffers (scratch is only rewritten by the next
 // call), so the node is evaluated once more by the reference interpreter,
@@ -66,11 +66,12 @@ uint64_t bytesOf(const ir::TensorType &T) {
 class JitExecutable final : public Executable {
 public:
   JitExecutable(std::unique_ptr<ir::Module> M, codegen::Layout L,
-                std::unique_ptr<codegen::Jit> J, std::array<EntryFn, 3> Fns)
+                std::unique_ptr<codegen::Jit> J, std::array<EntryFn, 3> Fns,
+                void (*Shutdown)())
       : Executable(std::move(M)), L(std::move(L)), J(std::move(J)), Fns(Fns),
-        State(this->L.StateBytes), Scratch(maxScratch(this->L)),
-        Staging(stagingBytes()), ArgValues(this->L.Args.size()),
-        InPtrs(inputs().size()) {
+        Shutdown(Shutdown), State(this->L.StateBytes),
+        Scratch(maxScratch(this->L)), Staging(stagingBytes()),
+        ArgValues(this->L.Args.size()), InPtrs(inputs().size()) {
     for (Entry E : {Entry::TrainStep, Entry::Eval, Entry::Predict}) {
       const ir::Function *F = Mod->lookupFunction(entryName(E));
       if (!F)
@@ -85,6 +86,11 @@ public:
     }
     initialize(0);
   }
+  /// The worker threads run the JIT's code: stop them before it goes.
+  ~JitExecutable() override {
+    if (Shutdown)
+      Shutdown();
+  }
 
   void readState(std::string_view Name, void *Out) const override {
     const codegen::Slot &S = slot(Name);
@@ -93,16 +99,6 @@ public:
   void writeState(std::string_view Name, const void *In) override {
     const codegen::Slot &S = slot(Name);
     std::memcpy(State.data() + S.Offset, In, S.Bytes);
-  }
-  MemoryStats memoryStats() const override {
-    MemoryStats S;
-    S.StateBytes = L.StateBytes;
-    S.ScratchBytes = maxScratch(L);
-    for (const auto &[Name, FL] : L.Functions)
-      S.UnplannedScratchBytes =
-          std::max(S.UnplannedScratchBytes, FL.UnplannedBytes);
-    S.StagingBytes = StagingBytes;
-    return S;
   }
   int64_t step() const override;
   void setStep(int64_t Step) override;
@@ -114,6 +110,7 @@ public:
             std::vector<double> &Metrics, std::string &Err) override;
   bool predict(std::span<const void *const> Inputs,
                std::vector<HostTensor> &Outputs, std::string &Err) override;
+  MemoryUse memoryUse(Entry E) const override;
 
 private:
   static uint64_t maxScratch(const codegen::Layout &L) {
@@ -130,7 +127,7 @@ private:
       Bytes += (bytesOf(I.Type) + codegen::kAlign - 1) / codegen::kAlign *
                codegen::kAlign;
     }
-    return StagingBytes = Bytes;
+    return Bytes;
   }
   const codegen::Slot &slot(std::string_view Name) const {
     auto It = L.State.find(Name);
@@ -150,8 +147,8 @@ private:
   codegen::Layout L;
   std::unique_ptr<codegen::Jit> J;
   std::array<EntryFn, 3> Fns;
+  void (*Shutdown)();
   std::vector<uint64_t> StagingOffsets; // per input, into Staging
-  uint64_t StagingBytes = 0;
   Arena State, Scratch, Staging;
   // What a call passes, allocated once.
   std::vector<double> ArgValues;                     // per arg symbol
@@ -274,6 +271,31 @@ bool JitExecutable::run(Entry E, std::span<const void *const> Inputs,
   return false;
 }
 
+/// \p Bytes rounded up to the alignment, as the arenas hold them.
+uint64_t aligned(uint64_t Bytes) {
+  return (Bytes + codegen::kAlign - 1) / codegen::kAlign * codegen::kAlign;
+}
+
+/// The state arena, the entry's own part of the scratch arena (its memory
+/// plan's peak; the arena is sized to the largest entry) and the sum of its
+/// regions without the plan, each input the entry reads as the aligned
+/// buffer the code reads, and the host buffers of the results.
+MemoryUse JitExecutable::memoryUse(Entry E) const {
+  const ir::Function *F = Mod->lookupFunction(entryName(E));
+  assert(F && "no such entry");
+  MemoryUse U;
+  U.State = aligned(L.StateBytes);
+  const codegen::FunctionLayout &FL = L.Functions.find(F->Name)->second;
+  U.Scratch = aligned(FL.ScratchBytes);
+  U.UnplannedScratch = FL.UnplannedBytes;
+  for (size_t I = 0; I < inputs().size(); ++I)
+    if (readsInput(E, I))
+      U.Inputs += aligned(bytesOf(inputs()[I].Type));
+  for (const ir::Result &R : F->Results)
+    U.Results += bytesOf(F->type(R.Value));
+  return U;
+}
+
 double scalarOf(const HostTensor &T) {
   double D = 0;
   bytesToDoubles(T.Type.Elt, T.Bytes.data(), 1, &D);
@@ -312,8 +334,9 @@ bool JitExecutable::predict(std::span<const void *const> Inputs,
 
 } // namespace
 
-std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
-                                              std::string &Err) {
+std::unique_ptr<Executable>
+makeJitExecutable(std::unique_ptr<ir::Module> M, std::string &Err,
+                  const codegen::EmitOptions &Opts) {
   auto J = codegen::Jit::create();
   if (!J) {
     Err = "cannot create the JIT: " + llvm::toString(J.takeError());
@@ -321,7 +344,7 @@ std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
   }
   codegen::Layout L = codegen::computeLayout(*M);
   std::unique_ptr<llvm::Module> LM =
-      codegen::emitModule(*M, L, (*J)->context(), (*J)->targetMachine());
+      codegen::emitModule(*M, L, (*J)->context(), (*J)->targetMachine(), Opts);
   auto Addrs = (*J)->compile(std::move(LM));
   if (!Addrs) {
     Err = "internal error: JIT compilation failed: " +
@@ -334,8 +357,11 @@ std::unique_ptr<Executable> makeJitExecutable(std::unique_ptr<ir::Module> M,
     if (It != Addrs->end())
       Fns[static_cast<size_t>(E)] = reinterpret_cast<EntryFn>(It->second);
   }
-  return std::make_unique<JitExecutable>(std::move(M), std::move(L),
-                                         std::move(*J), Fns);
+  auto Shutdown = Addrs->find("gradc_shutdown");
+  return std::make_unique<JitExecutable>(
+      std::move(M), std::move(L), std::move(*J), Fns,
+      Shutdown == Addrs->end() ? nullptr
+                               : reinterpret_cast<void (*)()>(Shutdown->second));
 }
 
 } // namespace gradc::runtime

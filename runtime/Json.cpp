@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Json.h"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <set>
 #include <tuple>
@@ -379,6 +380,38 @@ bool isValidUtf8(std::string_view S) {
   appendJsonString(Quoted, S);
   JsonValue V;
   return JsonParser(Quoted, 0, "key").parse(V);
+}
+
+JsonObject &JsonObject::key(std::string_view K) {
+  S += First ? "{" : ", ";
+  First = false;
+  appendJsonString(S, K);
+  S += ": ";
+  return *this;
+}
+
+JsonObject &JsonObject::num(std::string_view K, double V) {
+  key(K);
+  S += std::isfinite(V) ? fmt::format("{}", V) : "null";
+  return *this;
+}
+
+JsonObject &JsonObject::integer(std::string_view K, int64_t V) {
+  key(K);
+  S += std::to_string(V);
+  return *this;
+}
+
+JsonObject &JsonObject::str(std::string_view K, std::string_view V) {
+  key(K);
+  appendJsonString(S, V);
+  return *this;
+}
+
+JsonObject &JsonObject::raw(std::string_view K, std::string_view Json) {
+  key(K);
+  S += Json;
+  return *this;
 }
 
 } // namespace gradc::runtime

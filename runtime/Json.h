@@ -3,8 +3,8 @@
 //
 // Just enough JSON for safetensors headers: a strict RFC 8259 parser (strings
 // with every escape including \uXXXX surrogate pairs, UTF-8 checked; numbers
-// kept as written; a nesting limit; duplicate keys refused) and a string
-// writer.
+// kept as written; a nesting limit; duplicate keys refused), a string
+// writer, and an object writer for the commands' --json output.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -46,5 +46,22 @@ void appendJsonString(std::string &Out, std::string_view S);
 
 /// True when \p S is valid UTF-8.
 bool isValidUtf8(std::string_view S);
+
+/// A JSON object written member by member (the --json output of the
+/// commands); a non-finite number becomes null.
+class JsonObject {
+public:
+  JsonObject &num(std::string_view K, double V);
+  JsonObject &integer(std::string_view K, int64_t V);
+  JsonObject &str(std::string_view K, std::string_view V);
+  /// A member whose value is already JSON text.
+  JsonObject &raw(std::string_view K, std::string_view Json);
+  std::string done() const { return First ? "{}" : S + "}"; }
+
+private:
+  JsonObject &key(std::string_view K);
+  std::string S;
+  bool First = true;
+};
 
 } // namespace gradc::runtime

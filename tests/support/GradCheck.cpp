@@ -82,7 +82,7 @@ void checkOpGradient(const OpCase &C) {
   std::string What(mnemonic(C.O));
   Module M;
   M.Name = "case";
-  M.Functions.push_back({"f", {}, {}});
+  M.Functions.push_back({"f", {}, {}, {}});
   Function &F = M.Functions.back();
   Builder B(F);
   std::vector<ValueId> Reads, ParamReads;
@@ -144,7 +144,7 @@ void checkHessianVectorProduct() {
   Sym(SymbolKind::Input, "v1", {DType::F64, {3, 5}});
   Sym(SymbolKind::Input, "v2", {DType::F64, {5}});
   Sym(SymbolKind::Input, "v3", {DType::F64, {5, 3}});
-  M.Functions.push_back({"hvp", {}, {}});
+  M.Functions.push_back({"hvp", {}, {}, {}});
   Function &F = M.Functions.back();
   Builder B(F);
   std::vector<ValueId> S;
@@ -229,7 +229,7 @@ void checkModelGradients(const std::string &Path) {
   }
   const Function Model = Parsed->Functions[0];
   Module &M = *Parsed;
-  M.Functions.push_back({"grad", {}, {}});
+  M.Functions.push_back({"grad", {}, {}, {}});
   Function &F = M.Functions.back();
   std::vector<ValueId> Map = passes::cloneForMode(M, Model, F, passes::Mode::Train);
   Builder B(F);

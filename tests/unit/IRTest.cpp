@@ -24,7 +24,7 @@ Module makeModule() {
   M.Symbols.push_back({SymbolKind::Input, "x", TensorType(DType::F32, {4, 3}), {}, {1, 1}});
   M.Symbols.push_back({SymbolKind::Param, "w", TensorType(DType::F32, {3, 2}),
                        {"he_normal", {}}, {2, 1}});
-  M.Functions.push_back({"model", {}, {}});
+  M.Functions.push_back({"model", {}, {}, {}});
   Function &F = M.Functions.back();
   Builder B(F);
   ValueId X = B.symbolRef(M.Symbols[0], {1, 1});

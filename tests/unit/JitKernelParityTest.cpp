@@ -11,6 +11,9 @@
 // kept axis spans several tiles of f64 accumulators, reductions over
 // interleaved axes and size-1 axes, softmax and argmax along inner axes,
 // large losses, i32 movement and the example index of an id error.
+// Each case runs with one thread and, every splittable loop split, with 2,
+// 3 and 4: the results must be the same to the bit. (These families split
+// no loop today: the comparison then stops after 2 threads.)
 //
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
@@ -68,7 +71,7 @@ int64_t check(const Case &C, int64_t *ErrorInfo = nullptr) {
     What += " " + formatType(T);
   Module M;
   M.Name = "case";
-  M.Functions.push_back({"f", {}, {}});
+  M.Functions.push_back({"f", {}, {}, {}});
   Function &Fn = M.Functions.back();
   Builder B(Fn);
   for (size_t I = 0; I < C.Operands.size(); ++I)
@@ -111,31 +114,61 @@ int64_t check(const Case &C, int64_t *ErrorInfo = nullptr) {
 
   codegen::Layout Lay = codegen::computeLayout(M);
   codegen::Jit &J = theJit();
-  auto Fns = J.compile(
-      codegen::emitModule(M, Lay, J.context(), J.targetMachine()));
-  if (!Fns) {
-    ADD_FAILURE() << What << ": " << llvm::toString(Fns.takeError());
-    return -1;
-  }
-  auto Entry = reinterpret_cast<int64_t (*)(
-      uint8_t *, uint8_t *, const void *const *, const double *, void *const *,
-      int64_t *)>(Fns->at("gradc_f"));
-  Block StateMem(Lay.StateBytes), Scratch(Lay.Functions.at("f").ScratchBytes);
-  std::vector<Block> InMem;
-  std::vector<const void *> InPtrs;
-  for (const std::string &Name : Lay.Inputs) {
-    const Tensor &T = In.at(Name);
-    InMem.emplace_back(T.size() * 8);
-    runtime::doublesToBytes(T.Type.Elt, T.Data.data(), T.size(),
-                            InMem.back().at(0));
-    InPtrs.push_back(InMem.back().at(0));
-  }
   const TensorType &RT = Fn.type(*Out);
-  Block Result(static_cast<size_t>(RT.numElements()) * dtypeSize(RT.Elt));
-  void *Results[] = {Result.at(0)};
+  // Runs the case compiled with \p Threads (every splittable loop split).
+  // Split tells whether some loop was split.
+  auto RunJit = [&](unsigned Threads, Block &Result, int64_t *Info,
+                    bool &Split) -> int64_t {
+    codegen::EmitOptions Opts;
+    Opts.Threads = Threads;
+    Opts.MinParallelWork = 1;
+    auto LM = codegen::emitModule(M, Lay, J.context(), J.targetMachine(), Opts);
+    Split = LM->getFunction("gradc_rt_parallel_for") != nullptr;
+    auto Fns = J.compile(std::move(LM));
+    if (!Fns) {
+      ADD_FAILURE() << What << ": " << llvm::toString(Fns.takeError());
+      return -1;
+    }
+    auto Entry = reinterpret_cast<int64_t (*)(
+        uint8_t *, uint8_t *, const void *const *, const double *, void *const *,
+        int64_t *)>(Fns->at("gradc_f"));
+    Block StateMem(Lay.StateBytes), Scratch(Lay.Functions.at("f").ScratchBytes);
+    std::vector<Block> InMem;
+    std::vector<const void *> InPtrs;
+    for (const std::string &Name : Lay.Inputs) {
+      const Tensor &T = In.at(Name);
+      InMem.emplace_back(T.size() * 8);
+      runtime::doublesToBytes(T.Type.Elt, T.Data.data(), T.size(),
+                              InMem.back().at(0));
+      InPtrs.push_back(InMem.back().at(0));
+    }
+    void *Results[] = {Result.at(0)};
+    int64_t Rc = Entry(StateMem.at(0), Scratch.at(0), InPtrs.data(), nullptr,
+                       Results, Info);
+    reinterpret_cast<void (*)()>(Fns->at("gradc_shutdown"))();
+    return Rc;
+  };
+  size_t ResultBytes = static_cast<size_t>(RT.numElements()) * dtypeSize(RT.Elt);
+  Block Result(ResultBytes);
   int64_t Info[2] = {-1, -1};
-  int64_t Rc = Entry(StateMem.at(0), Scratch.at(0), InPtrs.data(), nullptr,
-                     Results, Info);
+  bool Split = false;
+  int64_t Rc = RunJit(1, Result, Info, Split);
+  // 2, 3 and 4 threads: the same bits (when a loop is split at all; the
+  // code is the one-thread code otherwise).
+  for (unsigned Threads : {2u, 3u, 4u}) {
+    Block Par(ResultBytes);
+    int64_t ParInfo[2] = {-1, -1};
+    EXPECT_EQ(RunJit(Threads, Par, ParInfo, Split), Rc)
+        << What << ", " << Threads << " threads";
+    if (!Split)
+      break;
+    EXPECT_EQ(ParInfo[0], Info[0]) << What << ", " << Threads << " threads";
+    EXPECT_EQ(ParInfo[1], Info[1]) << What << ", " << Threads << " threads";
+    if (Rc == 0) {
+      EXPECT_EQ(std::memcmp(Par.at(0), Result.at(0), ResultBytes), 0)
+          << What << ", " << Threads << " threads: some bit differs";
+    }
+  }
   if (ErrorInfo)
     std::memcpy(ErrorInfo, Info, sizeof(Info));
   if (!Ref.Ok) {

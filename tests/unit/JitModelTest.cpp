@@ -36,17 +36,11 @@ using namespace gradc;
 using namespace gradc::ir;
 using gradc::test::expectClose;
 using gradc::test::Random;
+using gradc::test::slurp;
 
 namespace {
 
-std::string slurp(const std::string &Path) {
-  std::ifstream In(Path);
-  std::stringstream SS;
-  SS << In.rdbuf();
-  return SS.str();
-}
-
-/// The model at \p Path with B = 4 after the pipeline; with \p Wide, every
+/// The model at \p Path with B = 4 after the whole pipeline (fusion too); with \p Wide, every
 /// f32 made f64 first (as GradCheck.cpp converts).
 std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &Text,
                                    bool Wide) {
@@ -75,7 +69,7 @@ std::unique_ptr<Module> buildModel(const std::string &Path, const std::string &T
   }
   passes::PassManager PM({}, Log, Diags);
   std::string Err;
-  EXPECT_TRUE(PM.parsePipeline("autodiff,dce", Err)) << Err;
+  EXPECT_TRUE(PM.parsePipeline("autodiff,dce,fuse", Err)) << Err;
   EXPECT_TRUE(PM.run(*M)) << Log.str();
   return M;
 }
@@ -98,8 +92,8 @@ int64_t idRange(const Module &M, const std::string &Sym) {
   return 2;
 }
 
-/// Random batches for every input of \p X.
-std::vector<std::vector<uint8_t>> randomBatch(const runtime::Executable &X, Random &R) {
+/// Random batches for every input of \p X, ids within their range.
+std::vector<std::vector<uint8_t>> idBoundedBatch(const runtime::Executable &X, Random &R) {
   std::vector<std::vector<uint8_t>> Out;
   for (const runtime::TensorInfo &I : X.inputs()) {
     std::vector<double> V(static_cast<size_t>(I.Type.numElements()));
@@ -167,7 +161,7 @@ TEST_P(ModelJit, MatchesInterpreter) {
       Lr = std::get<double>(*V);
   if (Ref->hasEntry(runtime::Entry::TrainStep))
     for (int Step = 1; Step <= 3; ++Step) {
-      auto Batch = randomBatch(*Ref, R);
+      auto Batch = idBoundedBatch(*Ref, R);
       auto Ptrs = pointers(Batch);
       double LRef = 0, LJit = 0;
       std::string E1, E2;
@@ -180,7 +174,7 @@ TEST_P(ModelJit, MatchesInterpreter) {
   for (const runtime::TensorInfo &T : Ref->stateTensors())
     expectClose(stateOf(*Jit, T), stateOf(*Ref, T), Rtol, Floor, "state " + T.Name);
 
-  auto Batch = randomBatch(*Ref, R);
+  auto Batch = idBoundedBatch(*Ref, R);
   auto Ptrs = pointers(Batch);
   if (Ref->hasEntry(runtime::Entry::Eval)) {
     double LRef = 0, LJit = 0;
