@@ -15,10 +15,11 @@
 // It returns 0, or a nonzero error code (kErrIdOutOfRange) with ErrorInfo
 // naming the node and the element. Where each tensor lives is fixed by the
 // Layout: state symbols at offsets in State, every other node's value at an
-// offset in Scratch (one region per node for now; the memory planner of the
-// optimization work will overlap them by liveness). `assign` writes its
-// value to the symbol's state slot after all reads (the emitter computes the
-// new values into scratch and copies them at the end of the function).
+// offset in Scratch, regions of values that are never live at the same
+// time sharing bytes (codegen/MemoryPlan.cpp). `assign` writes its value to
+// the symbol's state slot after all reads: the emitter computes the new
+// value into scratch and copies it at the end of the function, or, where
+// the plan proves it safe, computes it straight into the State slot.
 //
 // Every module also defines `void gradc_shutdown(void)`, which stops the
 // worker threads of its parallel loops (they start at the first one; a
@@ -59,11 +60,22 @@ struct Slot {
   uint64_t Bytes = 0;
 };
 
+/// The memory plan of one function (codegen/MemoryPlan.cpp).
 struct FunctionLayout {
+  /// The Scratch bytes the function needs: the planned peak.
   uint64_t ScratchBytes = 0;
+  /// The sum of all regions, as if none were reused (for reporting).
+  uint64_t UnplannedBytes = 0;
+  /// The most region bytes live at one time: no plan needs less.
+  uint64_t MaxLiveBytes = 0;
   /// Per node: where its value lives in Scratch (nullopt for nodes that
-  /// have no buffer of their own: param/input reads, assign).
+  /// have no buffer of their own: param/input reads, assign, and values
+  /// computed in place).
   std::vector<std::optional<Slot>> Values;
+  /// Per node: the param or state symbol whose State slot the node computes
+  /// its value into (an in-place update, which its assign then need not
+  /// copy), or empty.
+  std::vector<std::string> InPlace;
 };
 
 struct Layout {

@@ -18,11 +18,18 @@
 //   - a fusion group (ir/Fusion.h): one kernel `<fn>.<first>.fused.<kind>`
 //     (EmitFused.cpp) taking its outputs' buffers, then those of the values
 //     it reads from outside; members that are no outputs have no buffer.
+// An in-place update (the layout's InPlace, MemoryPlan.cpp) has its result
+// in the State slot of the symbol it updates. The kernel's operands that
+// read that slot (the old value, or the previous link of the chain) are not
+// passed at all: inside the kernel they are the result pointer itself, so
+// no noalias claim is false and LLVM sees each element read before it is
+// written.
 // Big loops of a kernel are split across threads (Parallel.cpp); the module
 // then gets the thread pool, and `gradc_shutdown` stops it.
 // At the end the results are copied to the caller's Results pointers, then
-// the assigned values to their State slots (every read saw the old state;
-// on an error exit State is untouched).
+// the assigned values not updated in place to their State slots (every read
+// saw the old state; on an error exit State is untouched: no kernel after an
+// in-place update can fail).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Codegen.h"
@@ -62,10 +69,14 @@ struct Buffer {
 };
 
 /// One pointer parameter of a kernel: the buffer passed and its size.
+/// SameAs >= 0: the buffer is that arg's (an operand of an in-place update
+/// reading the slot its result is written to); it is not passed on its own,
+/// the kernel uses that arg's pointer.
 struct KernelArg {
   Buffer Buf;
   uint64_t Bytes;
   bool ReadOnly;
+  int SameAs = -1;
 };
 
 class FunctionEmitter {
@@ -95,6 +106,19 @@ private:
   Value *scratch(ir::ValueId V) {
     return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Scratch,
                                         FL.Values[V]->Offset);
+  }
+  Value *stateSlot(std::string_view Symbol) {
+    return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State,
+                                        L.State.find(Symbol)->second.Offset,
+                                        Symbol);
+  }
+  /// Whether value \p O is in the State slot of \p Symbol when read: a
+  /// param read of it, or an earlier link of its in-place update.
+  bool readsSlot(ir::ValueId O, const std::string &Symbol) const {
+    const ir::Node &N = F.node(O);
+    return !Symbol.empty() &&
+           ((N.Opcode == ir::Op::Param && N.Symbol == Symbol) ||
+            FL.InPlace[O] == Symbol);
   }
   size_t indexOf(const std::vector<std::string> &Names, std::string_view N) {
     return static_cast<size_t>(
@@ -132,6 +156,7 @@ private:
   llvm::PHINode *ErrorCode = nullptr;
   std::vector<Buffer> Buf; // per node
   ir::FusionInfo Info;
+  bool WroteState = false; // an in-place update has been emitted
 };
 
 llvm::Constant *FunctionEmitter::elt(ir::DType T, double V) {
@@ -204,8 +229,13 @@ void FunctionEmitter::callKernel(
     const std::string &Name, const std::vector<KernelArg> &Args,
     const std::function<void(llvm::IRBuilder<> &, std::vector<Value *> &,
                              Value *, llvm::BasicBlock *)> &Body) {
+  // The parameters: the args that are passed, then the error info.
+  std::vector<const KernelArg *> Passed;
+  for (const KernelArg &A : Args)
+    if (A.SameAs < 0)
+      Passed.push_back(&A);
   llvm::Type *PtrTy = B.getPtrTy();
-  std::vector<llvm::Type *> Params(Args.size() + 1, PtrTy);
+  std::vector<llvm::Type *> Params(Passed.size() + 1, PtrTy);
   auto *FTy = llvm::FunctionType::get(B.getInt64Ty(), Params, false);
   auto *KF = llvm::Function::Create(FTy, llvm::GlobalValue::InternalLinkage,
                                     Name, LM);
@@ -213,8 +243,8 @@ void FunctionEmitter::callKernel(
   KF->setDoesNotRecurse();
 
   // Parameter attributes: what the layout guarantees of each buffer.
-  for (unsigned ArgNo = 0; ArgNo < Args.size(); ++ArgNo) {
-    const KernelArg &A = Args[ArgNo];
+  for (unsigned ArgNo = 0; ArgNo < Passed.size(); ++ArgNo) {
+    const KernelArg &A = *Passed[ArgNo];
     KF->addParamAttr(ArgNo, llvm::Attribute::NoAlias);
     KF->addParamAttr(ArgNo, llvm::Attribute::NoCapture);
     KF->addParamAttr(ArgNo, llvm::Attribute::NoUndef);
@@ -226,11 +256,11 @@ void FunctionEmitter::callKernel(
     if (A.Bytes)
       KF->addDereferenceableParamAttr(ArgNo, A.Bytes);
   }
-  unsigned ErrArg = static_cast<unsigned>(Args.size());
+  unsigned ErrArg = static_cast<unsigned>(Passed.size());
   KF->addParamAttr(ErrArg, llvm::Attribute::NoAlias);
   KF->addParamAttr(ErrArg, llvm::Attribute::NoCapture);
 
-  // The body.
+  // The body, with one pointer per arg: a shared one is its partner's.
   llvm::IRBuilder<> KB(Ctx);
   auto *Entry = llvm::BasicBlock::Create(Ctx, "entry", KF);
   auto *Exit = llvm::BasicBlock::Create(Ctx, "error", KF);
@@ -238,9 +268,16 @@ void FunctionEmitter::callKernel(
   llvm::PHINode *Code = KB.CreatePHI(KB.getInt64Ty(), 1, "code");
   KB.CreateRet(Code);
   KB.SetInsertPoint(Entry);
-  std::vector<Value *> Ptrs;
-  for (unsigned I = 0; I < Args.size(); ++I)
-    Ptrs.push_back(KF->getArg(I));
+  std::vector<Value *> Ptrs(Args.size(), nullptr);
+  for (unsigned I = 0, Next = 0; I < Args.size(); ++I)
+    if (Args[I].SameAs < 0)
+      Ptrs[I] = KF->getArg(Next++);
+  for (size_t I = 0; I < Args.size(); ++I)
+    if (Args[I].SameAs >= 0) {
+      assert(Args[static_cast<size_t>(Args[I].SameAs)].SameAs < 0 &&
+             "an arg shares the pointer of a passed one");
+      Ptrs[I] = Ptrs[static_cast<size_t>(Args[I].SameAs)];
+    }
   Body(KB, Ptrs, KF->getArg(ErrArg), Exit);
   KB.CreateRet(KB.getInt64(0));
   bool CanFail = Code->getNumIncomingValues() > 0;
@@ -249,12 +286,13 @@ void FunctionEmitter::callKernel(
 
   // The call, and the branch to the error exit when the kernel can fail.
   std::vector<Value *> CallArgs;
-  for (const KernelArg &A : Args)
-    CallArgs.push_back(A.Buf.Ptr);
+  for (const KernelArg *A : Passed)
+    CallArgs.push_back(A->Buf.Ptr);
   CallArgs.push_back(ErrorInfo);
   Value *Rc = B.CreateCall(KF, CallArgs);
   if (!CanFail)
     return;
+  assert(!WroteState && "a kernel that can fail after an in-place update");
   auto *Cont = llvm::BasicBlock::Create(Ctx, "cont", Fn);
   B.CreateCondBr(B.CreateICmpNE(Rc, B.getInt64(0)), ErrorExit, Cont);
   ErrorCode->addIncoming(Rc, B.GetInsertBlock());
@@ -263,13 +301,16 @@ void FunctionEmitter::callKernel(
 
 void FunctionEmitter::emitKernel(ir::ValueId V) {
   const ir::Node &N = F.node(V);
-  Buffer Out{scratch(V), true};
+  const std::string &InPlace = FL.InPlace[V];
+  Buffer Out{InPlace.empty() ? scratch(V) : stateSlot(InPlace), true};
   std::vector<KernelArg> Args{{Out, bytesOf(N.Type), false}};
   std::vector<ir::TensorType> OpTypes;
   for (ir::ValueId O : N.Operands) {
     OpTypes.push_back(F.type(O));
-    Args.push_back({Buf[O], bytesOf(OpTypes.back()), true});
+    Args.push_back({Buf[O], bytesOf(OpTypes.back()), true,
+                    readsSlot(O, InPlace) ? 0 : -1});
   }
+  WroteState |= !InPlace.empty();
   callKernel(fmt::format("{}.{}.{}", F.Name, V, ir::mnemonic(N.Opcode)), Args,
              [&](llvm::IRBuilder<> &KB, std::vector<Value *> &Ptrs,
                  Value *Err, llvm::BasicBlock *Exit) {
@@ -311,16 +352,24 @@ void FunctionEmitter::emitGroup(const ir::FusionGroup &G) {
   for (ir::ValueId V = G.Begin; V < G.End; ++V)
     if (Info.IsOutput[V]) {
       IO.Outs.push_back(V);
-      Buf[V] = {scratch(V), true};
+      const std::string &InPlace = FL.InPlace[V];
+      Buf[V] = {InPlace.empty() ? scratch(V) : stateSlot(InPlace), true};
       Args.push_back({Buf[V], bytesOf(F.type(V)), false});
+      WroteState |= !InPlace.empty();
     }
   for (ir::ValueId V = G.Begin; V < G.End; ++V)
     for (ir::ValueId O : F.node(V).Operands)
       if ((O < G.Begin || O >= G.End) &&
           std::find(IO.Ins.begin(), IO.Ins.end(), O) == IO.Ins.end())
         IO.Ins.push_back(O);
-  for (ir::ValueId O : IO.Ins)
-    Args.push_back({Buf[O], bytesOf(F.type(O)), true});
+  for (ir::ValueId O : IO.Ins) {
+    // An input in the State slot an output is written to in place.
+    int SameAs = -1;
+    for (size_t J = 0; J < IO.Outs.size(); ++J)
+      if (readsSlot(O, FL.InPlace[IO.Outs[J]]))
+        SameAs = static_cast<int>(J);
+    Args.push_back({Buf[O], bytesOf(F.type(O)), true, SameAs});
+  }
   callKernel(fmt::format("{}.{}.fused.{}", F.Name, G.Begin,
                          ir::fusionKindName(G.Kind)),
              Args,
@@ -380,13 +429,9 @@ void FunctionEmitter::emit() {
     case ir::Op::Input:
       Buf[V] = emitInput(V);
       break;
-    case ir::Op::Param: {
-      const Slot &S = L.State.find(N.Symbol)->second;
-      Buf[V] = {B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State, S.Offset,
-                                             N.Symbol),
-                true};
+    case ir::Op::Param:
+      Buf[V] = {stateSlot(N.Symbol), true};
       break;
-    }
     case ir::Op::Assign:
       if (FL.Values[V]) {
         Buf[V] = {scratch(V), true};
@@ -412,10 +457,11 @@ void FunctionEmitter::emit() {
     const ir::Node &N = F.node(V);
     if (N.Opcode != ir::Op::Assign)
       continue;
+    if (FL.InPlace[N.Operands[0]] == N.Symbol)
+      continue; // already there
     const Slot &S = L.State.find(N.Symbol)->second;
     Value *Dst = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), State, S.Offset);
-    if (Buf[V].Ptr != Dst)
-      copy(Dst, true, Buf[V], S.Bytes);
+    copy(Dst, true, Buf[V], S.Bytes);
   }
   B.CreateRet(B.getInt64(0));
   if (ErrorCode->getNumIncomingValues() == 0)

@@ -4,7 +4,11 @@
 // EmitLinalg.cpp, EmitNN.cpp, EmitLoss.cpp) each lower one node into loops
 // over static shapes that read operand buffers and write the result buffer.
 // Buffers are row-major and 64-byte aligned; operands never alias the result
-// (so loops can be marked noalias and vectorized).
+// (so loops can be marked noalias and vectorized), with one exception: an
+// elementwise kernel or a fused loop (EmitFused.cpp) that the memory plan
+// runs in place (MemoryPlan.cpp) gets the result pointer itself as each
+// operand that reads the same State slot, of the result's shape, so element
+// i is read before it is written (the slot is one kernel parameter).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -2,8 +2,11 @@
 //
 // State: every param and state symbol (internal ones such as `.step`
 // included) in declaration order, each at a 64-byte aligned offset of the
-// State arena. Scratch, per function: one 64-byte aligned region per node
-// that computes a value. Nodes without a region of their own:
+// State arena. Scratch, per function: a 64-byte aligned region for every
+// node that computes a value, placed by the memory plan (MemoryPlan.cpp:
+// regions of values never live at the same time share bytes, and some
+// assigned values are computed straight into State). Nodes without a region
+// of their own (needsRegion, kept apart from the planner):
 //   - param reads (they point into State) and input reads (into the caller's
 //     Inputs), and reads of an f64 scalar arg (they point into Args);
 //   - constants of at most kMaxInlineConstant elements (read-only globals);
@@ -13,10 +16,11 @@
 //   - members of a fusion group that are not its outputs (ir/Fusion.h):
 //     they live in registers inside the group's kernel.
 // The emitter follows this table: a node has a region exactly when its
-// Values entry is set.
+// Values entry is set, and writes State directly when its InPlace entry is.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Codegen.h"
+#include "codegen/MemoryPlan.h"
 
 #include "ir/Fusion.h"
 
@@ -72,17 +76,11 @@ Layout computeLayout(const ir::Module &M) {
     }
   }
   for (const ir::Function &F : M.Functions) {
-    FunctionLayout FL;
-    FL.Values.resize(F.Nodes.size());
     ir::FusionInfo Fused = ir::analyzeFusion(F);
-    for (ir::ValueId V = 0; V < F.Nodes.size(); ++V) {
-      if (!needsRegion(M, F, Fused, V))
-        continue;
-      Slot Sl{FL.ScratchBytes, bytesOf(F.type(V))};
-      FL.Values[V] = Sl;
-      FL.ScratchBytes += alignUp(Sl.Bytes);
-    }
-    L.Functions[F.Name] = std::move(FL);
+    std::vector<bool> Needs(F.Nodes.size());
+    for (ir::ValueId V = 0; V < F.Nodes.size(); ++V)
+      Needs[V] = needsRegion(M, F, Fused, V);
+    L.Functions[F.Name] = planFunction(M, F, Fused, Needs);
   }
   return L;
 }

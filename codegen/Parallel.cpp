@@ -32,6 +32,7 @@
 #include <llvm/Support/ErrorHandling.h>
 #include <llvm/Support/MemoryBuffer.h>
 
+#include <algorithm>
 #include <cassert>
 #include <map>
 
@@ -97,8 +98,13 @@ void KernelEmitter::parallelLoop(int64_t N, int64_t WorkPerIteration,
                               GlobalValue::InternalLinkage,
                               KF->getName() + ".body", M);
   BF->addFnAttrs(AttrBuilder(Ctx, KF->getAttributes().getFnAttrs()));
+  // A buffer passed twice (an in-place update's operand is its result,
+  // MemoryPlan.cpp) gets the attributes once: two noalias parameters must
+  // not hold the same pointer.
   for (unsigned I = 0; I < NB; ++I)
-    if (auto *A = dyn_cast<Argument>(Bufs[I]); A && A->getParent() == KF)
+    if (auto *A = dyn_cast<Argument>(Bufs[I]);
+        A && A->getParent() == KF &&
+        std::find(Bufs.begin(), Bufs.begin() + I, Bufs[I]) == Bufs.begin() + I)
       BF->addParamAttrs(I, AttrBuilder(Ctx, KF->getAttributes().getParamAttrs(
                                                 A->getArgNo())));
 

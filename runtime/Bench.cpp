@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Bench.h"
 
+#include "ir/Fusion.h"
 #include "runtime/Init.h"
 #include "runtime/Interp.h"
 #include "runtime/Json.h"
@@ -243,6 +244,8 @@ int runBench(const SourceFile &Model, const BenchCommand &C, std::ostream &Out,
     MeanMs += T / static_cast<double>(Times.size());
   double PerSecond = static_cast<double>(X->batchSize()) / (StepMs / 1e3);
   MemoryUse Mem = X->memoryUse(*E);
+  size_t Kernels =
+      ir::countKernels(*X->module().lookupFunction(entryName(*E)));
   // The interpreter runs on one thread whatever --threads says.
   unsigned Threads = CO.Backend == "interp" ? 1
                      : CO.Threads
@@ -258,10 +261,16 @@ int runBench(const SourceFile &Model, const BenchCommand &C, std::ostream &Out,
                      "over {} steps after {} warm-up\n",
                      StepMs, MinMs, MeanMs, C.Steps, C.Warmup);
   Log << fmt::format("  throughput  {:.0f} examples/s\n", PerSecond);
+  Log << fmt::format("  kernels     {} per step\n", Kernels);
   Log << fmt::format("  memory      {} bytes: state {}, scratch {}, inputs "
                      "{}, results {}\n",
                      Mem.total(), Mem.State, Mem.Scratch, Mem.Inputs,
                      Mem.Results);
+  Log << fmt::format("  scratch     {} bytes planned, {} unplanned ({:.1f}%)\n",
+                     Mem.Scratch, Mem.UnplannedScratch,
+                     100.0 * static_cast<double>(Mem.Scratch) /
+                         static_cast<double>(
+                             std::max<uint64_t>(Mem.UnplannedScratch, 1)));
   if (C.Common.Json) {
     std::string Memory = JsonObject()
                              .integer("state", Mem.State)
@@ -282,7 +291,11 @@ int runBench(const SourceFile &Model, const BenchCommand &C, std::ostream &Out,
                .num("step_ms_min", MinMs)
                .num("step_ms_mean", MeanMs)
                .num("examples_per_second", PerSecond)
+               .integer("kernels", static_cast<int64_t>(Kernels))
                .integer("peak_bytes", static_cast<int64_t>(Mem.total()))
+               .integer("planned_bytes", static_cast<int64_t>(Mem.Scratch))
+               .integer("unplanned_bytes",
+                        static_cast<int64_t>(Mem.UnplannedScratch))
                .raw("memory", Memory)
                .done()
         << '\n';

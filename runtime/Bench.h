@@ -12,7 +12,13 @@
 //                minimum and the mean); a train step runs at its schedule's
 //                learning rate, as in training;
 //   examples_per_second  the batch size over the median;
-//   peak_bytes   Executable::memoryUse(entry).total().
+//   kernels      ir::countKernels of the entry's function: the kernels
+//                (fusion groups and unfused nodes) one step runs;
+//   peak_bytes   Executable::memoryUse(entry).total(), with the JIT's memory
+//                plan (codegen/MemoryPlan.cpp);
+//   planned_bytes    the step's scratch under the plan (memory.scratch);
+//   unplanned_bytes  the step's scratch without it: every intermediate value
+//                in a buffer of its own (MemoryUse::UnplannedScratch).
 // Synthetic data: NumBatches batches drawn from the seed and used in turn.
 // A float input is uniform in (0, 1); an i32 input is uniform over
 // [0, bound) where the bound is the smallest over the input's uses (see

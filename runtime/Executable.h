@@ -50,9 +50,13 @@ enum class Entry : uint8_t { TrainStep, Eval, Predict };
 /// holds it (what `gradc bench` reports as peak_bytes; docs/cli.md).
 struct MemoryUse {
   uint64_t State = 0;   // params, optimizer slots, statistics, .step, .seed
-  uint64_t Scratch = 0; // the call's intermediate values
+  uint64_t Scratch = 0; // the call's intermediate values (the JIT: the
+                        // planned peak of its memory plan, MemoryPlan.cpp)
   uint64_t Inputs = 0;  // one batch of every input the entry reads
   uint64_t Results = 0; // the buffers the results come back in
+  /// The intermediate values with a buffer each, none reused and none
+  /// computed in place: Scratch without the memory plan (unplanned_bytes).
+  uint64_t UnplannedScratch = 0;
   uint64_t total() const { return State + Scratch + Inputs + Results; }
 };
 /// The IR function of \p E: "train_step", "eval", "predict".

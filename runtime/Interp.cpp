@@ -185,6 +185,7 @@ MemoryUse InterpExecutable::memoryUse(Entry E) const {
     U.State += F64(T.Type);
   for (const ir::Node &N : F->Nodes)
     U.Scratch += F64(N.Type);
+  U.UnplannedScratch = U.Scratch; // there is no plan
   for (size_t I = 0; I < inputs().size(); ++I)
     if (readsInput(E, I))
       U.Inputs += F64(inputs()[I].Type);

@@ -5,6 +5,10 @@
 // interp backend) and one host buffer per result to the compiled entry;
 // inputs that are not 64-byte aligned, as the ABI requires, are first copied
 // to an aligned staging arena.
+// A call allocates nothing: the arenas, the args, the result buffers and
+// the input pointer table are sized once, when the executable is made
+// (tests/unit/JitAllocTest.cpp counts). State and Scratch are sized by the
+// layout's memory plan (codegen/MemoryPlan.cpp); memoryUse() reports it.
 // On a nonzero return, ErrorInfo names the failing node: its operands are
 // still intact in their buffers (scratch is only rewritten by the next
 // call), so the node is evaluated once more by the reference interpreter,
@@ -66,7 +70,20 @@ public:
                 void (*Shutdown)())
       : Executable(std::move(M)), L(std::move(L)), J(std::move(J)), Fns(Fns),
         Shutdown(Shutdown), State(this->L.StateBytes),
-        Scratch(maxScratch(this->L)), Staging(stagingBytes()) {
+        Scratch(maxScratch(this->L)), Staging(stagingBytes()),
+        ArgValues(this->L.Args.size()), InPtrs(inputs().size()) {
+    for (Entry E : {Entry::TrainStep, Entry::Eval, Entry::Predict}) {
+      const ir::Function *F = Mod->lookupFunction(entryName(E));
+      if (!F)
+        continue;
+      auto &Out = ResultBufs[static_cast<size_t>(E)];
+      for (const ir::Result &R : F->Results) {
+        const ir::TensorType &T = F->type(R.Value);
+        Out.push_back({T, std::vector<uint8_t>(bytesOf(T))});
+      }
+      for (HostTensor &H : Out)
+        ResultPtrs[static_cast<size_t>(E)].push_back(H.Bytes.data());
+    }
     initialize(0);
   }
   /// The worker threads run the JIT's code: stop them before it goes.
@@ -117,9 +134,10 @@ private:
     assert(It != L.State.end() && "no such state tensor");
     return It->second;
   }
-  /// Runs entry \p E; its results are left in \p Out, one tensor each.
+  /// Runs entry \p E; its results are left in ResultBufs[E], one tensor
+  /// each.
   bool run(Entry E, std::span<const void *const> Inputs, double Lr,
-           std::vector<HostTensor> &Out, std::string &Err);
+           std::string &Err);
   /// The interp backend's message for the failure of node \p V of \p F.
   std::string describeFailure(const ir::Function &F, ir::ValueId V,
                               int64_t Index,
@@ -132,6 +150,11 @@ private:
   void (*Shutdown)();
   std::vector<uint64_t> StagingOffsets; // per input, into Staging
   Arena State, Scratch, Staging;
+  // What a call passes, allocated once.
+  std::vector<double> ArgValues;                     // per arg symbol
+  std::vector<const void *> InPtrs;                  // per input
+  std::array<std::vector<HostTensor>, 3> ResultBufs; // per entry, per result
+  std::array<std::vector<void *>, 3> ResultPtrs;     // into ResultBufs
   int64_t StepNoTrain = 0; // the step count of a model without `.step`
 };
 
@@ -218,40 +241,33 @@ std::string JitExecutable::describeFailure(const ir::Function &F,
 }
 
 bool JitExecutable::run(Entry E, std::span<const void *const> Inputs,
-                        double Lr, std::vector<HostTensor> &Out,
-                        std::string &Err) {
-  const ir::Function *F = Mod->lookupFunction(entryName(E));
+                        double Lr, std::string &Err) {
   EntryFn Fn = Fns[static_cast<size_t>(E)];
-  if (!F || !Fn) {
+  if (!Fn) {
     Err = fmt::format("the model has no @{} function", entryName(E));
     return false;
   }
   assert(Inputs.size() == inputs().size() && "one pointer per input");
-  std::vector<double> Args(L.Args.size(), Lr);
-  Out.clear();
-  std::vector<void *> Results;
-  for (const ir::Result &R : F->Results) {
-    const ir::TensorType &T = F->type(R.Value);
-    Out.push_back({T, std::vector<uint8_t>(bytesOf(T))});
-    Results.push_back(Out.back().Bytes.data());
-  }
+  std::fill(ArgValues.begin(), ArgValues.end(), Lr);
   // The compiled code assumes 64-byte aligned inputs: stage the others.
-  std::vector<const void *> In(Inputs.begin(), Inputs.end());
-  for (size_t I = 0; I < In.size(); ++I)
-    if (In[I] && reinterpret_cast<uintptr_t>(In[I]) % codegen::kAlign) {
-      std::memcpy(Staging.data() + StagingOffsets[I], In[I],
+  for (size_t I = 0; I < InPtrs.size(); ++I) {
+    InPtrs[I] = Inputs[I];
+    if (InPtrs[I] && reinterpret_cast<uintptr_t>(InPtrs[I]) % codegen::kAlign) {
+      std::memcpy(Staging.data() + StagingOffsets[I], InPtrs[I],
                   bytesOf(inputs()[I].Type));
-      In[I] = Staging.data() + StagingOffsets[I];
+      InPtrs[I] = Staging.data() + StagingOffsets[I];
     }
+  }
   int64_t ErrorInfo[2] = {0, 0};
-  int64_t Rc = Fn(State.data(), Scratch.data(), In.data(), Args.data(),
-                  Results.data(), ErrorInfo);
+  int64_t Rc = Fn(State.data(), Scratch.data(), InPtrs.data(), ArgValues.data(),
+                  ResultPtrs[static_cast<size_t>(E)].data(), ErrorInfo);
   if (Rc == 0)
     return true;
+  const ir::Function *F = Mod->lookupFunction(entryName(E));
   ir::ValueId V = static_cast<ir::ValueId>(ErrorInfo[0]);
-  Err = V < F->Nodes.size()
-            ? describeFailure(*F, V, ErrorInfo[1], Inputs, Args)
-            : fmt::format("runtime error {} in @{}", Rc, F->Name);
+  Err = F && V < F->Nodes.size()
+            ? describeFailure(*F, V, ErrorInfo[1], Inputs, ArgValues)
+            : fmt::format("runtime error {} in @{}", Rc, entryName(E));
   return false;
 }
 
@@ -260,15 +276,18 @@ uint64_t aligned(uint64_t Bytes) {
   return (Bytes + codegen::kAlign - 1) / codegen::kAlign * codegen::kAlign;
 }
 
-/// The state arena, the entry's own part of the scratch arena (which is
-/// sized to the largest entry), each input the entry reads as the aligned
+/// The state arena, the entry's own part of the scratch arena (its memory
+/// plan's peak; the arena is sized to the largest entry) and the sum of its
+/// regions without the plan, each input the entry reads as the aligned
 /// buffer the code reads, and the host buffers of the results.
 MemoryUse JitExecutable::memoryUse(Entry E) const {
   const ir::Function *F = Mod->lookupFunction(entryName(E));
   assert(F && "no such entry");
   MemoryUse U;
   U.State = aligned(L.StateBytes);
-  U.Scratch = aligned(L.Functions.find(F->Name)->second.ScratchBytes);
+  const codegen::FunctionLayout &FL = L.Functions.find(F->Name)->second;
+  U.Scratch = aligned(FL.ScratchBytes);
+  U.UnplannedScratch = FL.UnplannedBytes;
   for (size_t I = 0; I < inputs().size(); ++I)
     if (readsInput(E, I))
       U.Inputs += aligned(bytesOf(inputs()[I].Type));
@@ -285,18 +304,17 @@ double scalarOf(const HostTensor &T) {
 
 bool JitExecutable::trainStep(std::span<const void *const> Inputs, double Lr,
                               double &Loss, std::string &Err) {
-  std::vector<HostTensor> R;
-  if (!run(Entry::TrainStep, Inputs, Lr, R, Err))
+  if (!run(Entry::TrainStep, Inputs, Lr, Err))
     return false;
-  Loss = scalarOf(R.at(0));
+  Loss = scalarOf(ResultBufs[static_cast<size_t>(Entry::TrainStep)].at(0));
   return true;
 }
 
 bool JitExecutable::eval(std::span<const void *const> Inputs, double &Loss,
                          std::vector<double> &Metrics, std::string &Err) {
-  std::vector<HostTensor> R;
-  if (!run(Entry::Eval, Inputs, 0.0, R, Err))
+  if (!run(Entry::Eval, Inputs, 0.0, Err))
     return false;
+  const std::vector<HostTensor> &R = ResultBufs[static_cast<size_t>(Entry::Eval)];
   size_t I = 0;
   Loss = evalHasLoss() ? scalarOf(R.at(I++)) : std::nan("");
   Metrics.clear();
@@ -308,7 +326,10 @@ bool JitExecutable::eval(std::span<const void *const> Inputs, double &Loss,
 bool JitExecutable::predict(std::span<const void *const> Inputs,
                             std::vector<HostTensor> &Outputs,
                             std::string &Err) {
-  return run(Entry::Predict, Inputs, 0.0, Outputs, Err);
+  if (!run(Entry::Predict, Inputs, 0.0, Err))
+    return false;
+  Outputs = ResultBufs[static_cast<size_t>(Entry::Predict)];
+  return true;
 }
 
 } // namespace

@@ -2,7 +2,9 @@
 // an i32 input's uses, the synthetic data (in range, reproducible, varied),
 // the median, each backend's memory figures, and whole runs on both
 // backends (valid ids through movement ops, the entry a model without a
-// train block benches, the JSON figures).
+// train block benches, the JSON figures: kernels, planned and unplanned
+// scratch included).
+#include "ir/Fusion.h"
 #include "runtime/Bench.h"
 #include "runtime/Json.h"
 
@@ -161,6 +163,15 @@ train {
                             Scale);
     EXPECT_EQ(U.Results, 4 * Scale); // the f32 loss
     EXPECT_EQ(U.total(), U.State + U.Scratch + U.Inputs + U.Results);
+    if (Scale == 1) {
+      // The memory plan: the hidden layer, its gradient and the input's
+      // gradient products each have a buffer of their own without it; with
+      // it, regions are reused and the updates are computed in place.
+      EXPECT_GE(U.UnplannedScratch, 2 * 64 * 128 * 4 + 3 * Params);
+      EXPECT_LE(U.Scratch * 10, U.UnplannedScratch * 6);
+    } else {
+      EXPECT_EQ(U.UnplannedScratch, U.Scratch); // the interpreter: no plan
+    }
   }
 }
 
@@ -193,6 +204,20 @@ TEST(BenchTest, RunsWithValidIdsOnBothBackends) {
     EXPECT_EQ(number(*M, "state") + number(*M, "scratch") +
                   number(*M, "inputs") + number(*M, "results"),
               number(J, "peak_bytes"));
+    // Kernels: those of the final @train_step; scratch with and without the
+    // plan (which only the JIT has).
+    auto X = compileText(BoundsModel, Backend);
+    ASSERT_TRUE(X);
+    size_t Kernels = ir::countKernels(*X->module().lookupFunction("train_step"));
+    EXPECT_GT(Kernels, 0u);
+    EXPECT_EQ(number(J, "kernels"), static_cast<double>(Kernels));
+    EXPECT_EQ(number(J, "planned_bytes"), number(*M, "scratch"));
+    MemoryUse U = X->memoryUse(Entry::TrainStep);
+    EXPECT_EQ(number(J, "unplanned_bytes"), static_cast<double>(U.UnplannedScratch));
+    if (std::string(Backend) == "jit")
+      EXPECT_LT(number(J, "planned_bytes"), number(J, "unplanned_bytes"));
+    else
+      EXPECT_EQ(number(J, "planned_bytes"), number(J, "unplanned_bytes"));
   }
 }
 

@@ -33,12 +33,14 @@
 #include "codegen/Codegen.h"
 #include "codegen/JIT.h"
 #include "ir/Builder.h"
+#include "ir/Fusion.h"
 #include "ir/Interpreter.h"
 #include "ir/OpDefs.h"
 #include "ir/Verifier.h"
 #include "runtime/Interp.h"
 
 #include <gtest/gtest.h>
+#include <llvm/IR/Instructions.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/raw_ostream.h>
@@ -278,6 +280,44 @@ struct JitRun {
   TensorMap State;
 };
 
+/// Fails when a call of a kernel passes overlapping bytes of one buffer to
+/// two pointer parameters, one of them noalias, unless both are read-only:
+/// the layout and the memory plan promise that never happens (an in-place
+/// update passes its State slot once).
+void expectNoFalseNoalias(const llvm::Module &LM) {
+  const llvm::DataLayout &DL = LM.getDataLayout();
+  for (const llvm::Function &Fn : LM)
+    for (const llvm::BasicBlock &BB : Fn)
+      for (const llvm::Instruction &I : BB) {
+        const auto *CI = llvm::dyn_cast<llvm::CallInst>(&I);
+        const llvm::Function *K = CI ? CI->getCalledFunction() : nullptr;
+        if (!K || K->isDeclaration() || K->isIntrinsic())
+          continue;
+        auto Range = [&](unsigned A, llvm::APInt &Off) {
+          Off = llvm::APInt(64, 0);
+          return CI->getArgOperand(A)->stripAndAccumulateConstantOffsets(DL, Off, true);
+        };
+        for (unsigned A = 0; A < CI->arg_size(); ++A)
+          for (unsigned B = A + 1; B < CI->arg_size(); ++B) {
+            if (!K->hasParamAttribute(A, llvm::Attribute::NoAlias) &&
+                !K->hasParamAttribute(B, llvm::Attribute::NoAlias))
+              continue;
+            if (K->hasParamAttribute(A, llvm::Attribute::ReadOnly) &&
+                K->hasParamAttribute(B, llvm::Attribute::ReadOnly))
+              continue;
+            llvm::APInt OA, OB;
+            if (Range(A, OA) != Range(B, OB))
+              continue;
+            int64_t BytesA = static_cast<int64_t>(K->getParamDereferenceableBytes(A));
+            int64_t BytesB = static_cast<int64_t>(K->getParamDereferenceableBytes(B));
+            int64_t SA = OA.getSExtValue(), SB = OB.getSExtValue();
+            if (SA < SB + std::max<int64_t>(BytesB, 1) && SB < SA + std::max<int64_t>(BytesA, 1))
+              ADD_FAILURE() << Fn.getName().str() << " passes overlapping bytes to "
+                            << K->getName().str() << "'s noalias parameters " << A << " and " << B;
+          }
+      }
+}
+
 /// Compiles \p M and calls `gradc_<Fn.Name>` through the ABI of Codegen.h:
 /// State arena from \p State, inputs from \p In (64-byte aligned, as the ABI
 /// requires), \p Args, scratch full of NaN bytes (a kernel must not count on
@@ -289,6 +329,7 @@ void runJit(const Module &M, const Function &Fn, const TensorMap &In,
   codegen::Jit &J = theJit();
   std::unique_ptr<llvm::Module> LM =
       codegen::emitModule(M, L, J.context(), J.targetMachine(), Opts);
+  expectNoFalseNoalias(*LM);
   if (Split)
     *Split = LM->getFunction("gradc_rt_parallel_for") != nullptr;
   if (std::getenv("GRADC_JIT_TEST_PRINT")) // the IR of each case, for debugging
@@ -551,5 +592,234 @@ TEST(OpJit, ArgsConstantsAndAssignsFollowTheInterpreter) {
   for (auto &[Name, T] : RefState)
     expectClose(Run.State.at(Name), T, 0, 1, "state " + Name);
 }
+
+/// In-place updates (codegen/MemoryPlan.cpp): `assign @a %v` with %v an
+/// elementwise function of the old `a` is computed straight into a's State
+/// slot only when that is safe. Each variant adds to `v = a - x * 0.5` (or
+/// the chain `v = a * 0.9 + x * 0.5`) something that may forbid it; the JIT
+/// must agree with the interpreter on results and state either way (and
+/// leave the state alone on an error).
+struct InPlaceCase {
+  const char *Name;
+  bool InPlace; // what the plan must decide
+};
+
+void PrintTo(const InPlaceCase &C, std::ostream *OS) { *OS << C.Name; }
+
+class InPlaceJit : public ::testing::TestWithParam<InPlaceCase> {};
+
+TEST_P(InPlaceJit, FollowsTheInterpreter) {
+  const std::string Variant = GetParam().Name;
+  Module M;
+  M.Name = "inplace";
+  auto Sym = [&](SymbolKind K, std::string N, TensorType T) {
+    M.Symbols.push_back({K, std::move(N), std::move(T), {"zeros", {}}, {}});
+  };
+  Sym(SymbolKind::Input, "x", f64({40, 40}));
+  Sym(SymbolKind::Input, "ids", i32({4}));
+  Sym(SymbolKind::Param, "a", f64({40, 40}));
+  Sym(SymbolKind::Param, "b", f64({40, 40}));
+  Sym(SymbolKind::Param, "e", f64({5, 3}));
+  M.Functions.push_back({"f", {}, {}, {}});
+  Function &F = M.Functions.back();
+  Builder B(F);
+  ValueId X = B.symbolRef(M.Symbols[0], {}), Ids = B.symbolRef(M.Symbols[1], {});
+  ValueId A = B.symbolRef(M.Symbols[2], {}), E = B.symbolRef(M.Symbols[4], {});
+  ValueId G = B.make(Op::Mul, {X, B.constant(0.5, DType::F64, {})});
+  if (Variant == "reads_before")
+    G = B.make(Op::Mul, {G, A}); // a read before the update: harmless
+  ValueId Other = B.make(Op::Add, {X, X}); // a second value for a
+  // A chain: the first link computes into a's slot, the second reads it.
+  ValueId Link = B.make(Op::Mul, {A, B.constant(0.9, DType::F64, {})});
+  ValueId V = Variant == "matmul"           ? B.make(Op::Matmul, {A, G})
+              : Variant.starts_with("chain") ? B.make(Op::Add, {Link, G})
+                                             : B.make(Op::Sub, {A, G});
+  ValueId Out = V;
+  if (Variant == "chain_link_read_after")
+    Out = B.make(Op::Mul, {Link, B.constant(2.0, DType::F64, {})});
+  if (Variant == "read_after")
+    Out = B.make(Op::Mul, {A, B.constant(2.0, DType::F64, {})});
+  if (Variant == "copied_after")
+    B.assign(M.Symbols[3], A, {});
+  if (Variant == "may_fail_after" || Variant == "fails_after")
+    Out = B.make(Op::Sum, {B.make(Op::Embedding, {Ids, E})});
+  B.assign(M.Symbols[2], V, {});
+  if (Variant == "assigned_twice")
+    B.assign(M.Symbols[2], Other, {});
+  F.Results = {{ResultKind::Output, "out", Out}};
+  if (Variant == "result_is_old")
+    F.Results.push_back({ResultKind::Output, "old", A});
+  for (const std::string &Problem : verifyModule(M))
+    ADD_FAILURE() << Problem;
+  codegen::Layout L = codegen::computeLayout(M);
+  EXPECT_EQ(L.Functions.at("f").InPlace[V] == "a", GetParam().InPlace) << Variant;
+  if (Variant == "chain") {
+    EXPECT_EQ(L.Functions.at("f").InPlace[Link], "a");
+  }
+
+  Random Rng(9);
+  TensorMap In, State;
+  for (const Symbol &Sy : M.Symbols) {
+    Tensor T(Sy.Type);
+    for (double &D : T.Data)
+      D = Sy.Name == "ids" ? std::floor(Rng.uniform(0, 5)) : draw(Rng, {}, Sy.Type.Elt);
+    (Sy.Kind == SymbolKind::Input ? In : State)[Sy.Name] = T;
+  }
+  if (Variant == "fails_after")
+    In["ids"].Data[2] = 7;
+  TensorMap RefState = State;
+  RunResult Ref = interpret(M, F, In, RefState);
+  // One thread, then 3 with every splittable loop split (an in-place
+  // kernel's parallel body gets the shared pointer once).
+  for (unsigned Threads : {1u, 3u}) {
+    JitRun Run;
+    runJit(M, F, In, State, {}, Run, {Threads, 1});
+    std::string With = Variant + " with " + std::to_string(Threads) + " threads: ";
+    if (Variant == "fails_after") {
+      ASSERT_FALSE(Ref.Ok);
+      EXPECT_EQ(Run.Rc, codegen::kErrIdOutOfRange);
+      for (auto &[Name, T] : State)
+        expectClose(Run.State.at(Name), T, 0, 1, With + "state after an error: " + Name);
+      continue;
+    }
+    ASSERT_TRUE(Ref.Ok) << Ref.Error;
+    ASSERT_EQ(Run.Rc, 0);
+    for (size_t I = 0; I < Ref.Results.size(); ++I)
+      expectClose(Run.Results[I], Ref.Results[I], 1e-12, 1, With + "result " + F.Results[I].Name);
+    for (auto &[Name, T] : RefState)
+      expectClose(Run.State.at(Name), T, 1e-12, 1, With + "state " + Name);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, InPlaceJit,
+    ::testing::Values(InPlaceCase{"safe", true}, InPlaceCase{"reads_before", true},
+                      InPlaceCase{"read_after", false}, InPlaceCase{"copied_after", false},
+                      InPlaceCase{"result_is_old", false},
+                      InPlaceCase{"assigned_twice", false},
+                      InPlaceCase{"may_fail_after", false},
+                      InPlaceCase{"fails_after", false}, InPlaceCase{"matmul", false},
+                      InPlaceCase{"chain", true}, InPlaceCase{"chain_link_read_after", false}),
+    [](const ::testing::TestParamInfo<InPlaceCase> &Info) { return std::string(Info.param.Name); });
+
+/// In-place updates through fusion groups (MemoryPlan.cpp, rule (a)): a
+/// `loop` group that reads `param @a` and computes a's new value writes it
+/// straight into a's slot, the kernel reading each element before writing
+/// it at the same index (the slot is passed once, so no noalias claim is
+/// false); a reduce group, which reads other elements of the slot, or a
+/// later reader of the old value, keeps the copy. Groups are made by hand
+/// so that each variant has exactly the kernels it names. Each variant runs
+/// with one thread and with 3 (every splittable loop split): the JIT must
+/// match the interpreter to the bit in both, in place or not.
+struct FusedCase {
+  const char *Name;
+  bool InPlace;  // the plan computes @a's new value into its slot
+  bool InPlaceB; // the same for @b
+};
+
+void PrintTo(const FusedCase &C, std::ostream *OS) { *OS << C.Name; }
+
+class FusedInPlaceJit : public ::testing::TestWithParam<FusedCase> {};
+
+TEST_P(FusedInPlaceJit, FollowsTheInterpreter) {
+  const std::string Variant = GetParam().Name;
+  bool Reduce = Variant == "reduce";
+  Module M;
+  M.Name = "fused_inplace";
+  auto Sym = [&](SymbolKind K, std::string N, TensorType T) {
+    M.Symbols.push_back({K, std::move(N), std::move(T), {"zeros", {}}, {}});
+  };
+  Sym(SymbolKind::Input, "x", f64({40, 40}));
+  Sym(SymbolKind::Param, "a", Reduce ? f64({40}) : f64({40, 40}));
+  Sym(SymbolKind::Param, "b", f64({40, 40}));
+  M.Functions.push_back({"f", {}, {}, {}});
+  Function &F = M.Functions.back();
+  Builder B(F);
+  ValueId X = B.symbolRef(M.Symbols[0], {}), A = B.symbolRef(M.Symbols[1], {});
+  ValueId Bp = B.symbolRef(M.Symbols[2], {});
+  ValueId Half = B.constant(0.5, DType::F64, {}), Two = B.constant(2.0, DType::F64, {});
+  ValueId Decay = B.constant(0.9, DType::F64, {});
+  auto Group = [&](FusionKind K, ValueId Begin) {
+    F.Groups.push_back({K, Begin, static_cast<ValueId>(F.Nodes.size())});
+  };
+  ValueId V = 0, Out = 0, Link = 0, W = 0;
+  if (Reduce) {
+    // new a[i] = sum_j x[i, j] * a[j]: every element of a is read for every i.
+    ValueId P = B.make(Op::Mul, {X, A});
+    V = B.make(Op::Sum, {P}, {{"axes", L({1})}});
+    Group(FusionKind::Reduce, P);
+    Out = V;
+  } else if (Variant == "chain_of_groups") {
+    // Two loops: the first writes the link into a's slot, the second reads
+    // it there and writes a's new value over it.
+    Link = B.make(Op::Mul, {A, Decay});
+    ValueId L2 = B.make(Op::Add, {Link, X});
+    Group(FusionKind::Loop, Link);
+    ValueId G = B.make(Op::Mul, {X, Half});
+    V = B.make(Op::Sub, {L2, G});
+    Group(FusionKind::Loop, G);
+    Link = L2;
+    Out = G;
+  } else {
+    ValueId G = B.make(Op::Mul, {X, Half});
+    V = B.make(Op::Sub, {A, G});
+    Out = G;
+    if (Variant == "old_read_in_group") // after the update, in the same loop
+      Out = B.make(Op::Mul, {A, Two});
+    if (Variant == "two_params") // one loop updates a and b
+      W = B.make(Op::Add, {Bp, B.make(Op::Mul, {G, Bp})});
+    Group(FusionKind::Loop, G);
+    if (Variant == "old_read_after") // its own kernel, after the loop
+      Out = B.make(Op::Mul, {A, Two});
+  }
+  B.assign(M.Symbols[1], V, {});
+  if (W)
+    B.assign(M.Symbols[2], W, {});
+  F.Results = {{ResultKind::Output, "out", Out}};
+  for (const std::string &Problem : verifyModule(M))
+    ADD_FAILURE() << Problem;
+  codegen::Layout L = codegen::computeLayout(M);
+  const codegen::FunctionLayout &FL = L.Functions.at("f");
+  EXPECT_EQ(FL.InPlace[V] == "a", GetParam().InPlace) << Variant;
+  if (Link) {
+    EXPECT_EQ(FL.InPlace[Link], "a");
+  }
+  if (W) {
+    EXPECT_EQ(FL.InPlace[W] == "b", GetParam().InPlaceB) << Variant;
+  }
+
+  Random Rng(11);
+  TensorMap In, State;
+  for (const Symbol &Sy : M.Symbols) {
+    Tensor T(Sy.Type);
+    for (double &D : T.Data)
+      D = draw(Rng, {}, Sy.Type.Elt);
+    (Sy.Kind == SymbolKind::Input ? In : State)[Sy.Name] = T;
+  }
+  TensorMap RefState = State;
+  RunResult Ref = interpret(M, F, In, RefState);
+  ASSERT_TRUE(Ref.Ok) << Ref.Error;
+  for (unsigned Threads : {1u, 3u}) {
+    JitRun Run;
+    runJit(M, F, In, State, {}, Run, {Threads, 1});
+    ASSERT_EQ(Run.Rc, 0);
+    std::string With = Variant + " with " + std::to_string(Threads) + " threads: ";
+    // Elementwise code is exact; the reduction may add in another order.
+    double Tol = Reduce ? 1e-12 : 0;
+    for (size_t I = 0; I < Ref.Results.size(); ++I)
+      expectClose(Run.Results[I], Ref.Results[I], Tol, 1, With + "result " + F.Results[I].Name);
+    for (auto &[Name, T] : RefState)
+      expectClose(Run.State.at(Name), T, Tol, 1, With + "state " + Name);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Variants, FusedInPlaceJit,
+    ::testing::Values(FusedCase{"loop", true, false}, FusedCase{"old_read_in_group", true, false},
+                      FusedCase{"old_read_after", false, false},
+                      FusedCase{"two_params", true, true},
+                      FusedCase{"chain_of_groups", true, false},
+                      FusedCase{"reduce", false, false}),
+    [](const ::testing::TestParamInfo<FusedCase> &Info) { return std::string(Info.param.Name); });
 
 } // namespace
