@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # passes_before_after.sh — what the optimization pipeline buys, per model:
-# kernels per train step, the step's peak bytes (and the unplanned sum of its
-# scratch, where bench reports it) and the step time, without the passes
+# kernels per train step, the step's peak bytes, its scratch without and with
+# the memory plan, and the step time, without the passes
 # (`--pipeline none`: the grad stage's module, one kernel per node) and with
 # the default pipeline, side by side.
 #
@@ -69,11 +69,8 @@ for m in models:
     mb = statistics.median(r["step_ms"] for r in b)
     ma = statistics.median(r["step_ms"] for r in a)
     kb, ka = b[0].get("kernels", "?"), a[0].get("kernels", "?")
-    mem = a[0].get("memory", {})
-    plan = "–"
-    if "unplanned_bytes" in a[0] and "scratch_bytes" in mem:
-        plan = (f"{fmt_bytes(a[0]['unplanned_bytes'])} → {fmt_bytes(mem['scratch_bytes'])} "
-                f"({100 * mem['scratch_bytes'] / max(a[0]['unplanned_bytes'], 1):.0f}%)")
+    u, p = a[0]["unplanned_bytes"], a[0]["planned_bytes"]
+    plan = f"{fmt_bytes(u)} → {fmt_bytes(p)} ({100 * p / max(u, 1):.0f}%)"
     L.append(f"| `{m}` | {kb} | {ka} | {fmt_bytes(b[0]['peak_bytes'])} | "
              f"{fmt_bytes(a[0]['peak_bytes'])} | {plan} | {mb:.4g} | {ma:.4g} | {mb / ma:.2f}x |")
 text = "\n".join(L) + "\n"
