@@ -96,12 +96,13 @@ public:
   explicit Partitioner(const ir::Function &F) : F(F), N(F.Nodes.size()) {
     Users.resize(N);
     Escapes.assign(N, false);
+    Assigned.assign(N, false);
     for (ValueId V = 0; V < N; ++V)
       for (ValueId O : F.Nodes[V].Operands) {
         if (std::find(Users[O].begin(), Users[O].end(), V) == Users[O].end())
           Users[O].push_back(V);
         if (F.Nodes[V].Opcode == ir::Op::Assign)
-          Escapes[O] = true;
+          Escapes[O] = Assigned[O] = true;
       }
     for (const ir::Result &R : F.Results)
       Escapes[R.Value] = true;
@@ -134,7 +135,8 @@ private:
   const ir::Function &F;
   size_t N;
   std::vector<std::vector<ValueId>> Users;
-  std::vector<bool> Escapes; // results and assigned values
+  std::vector<bool> Escapes;  // results and assigned values
+  std::vector<bool> Assigned; // values an assign writes to state
   std::vector<Bits> Reach;
   std::vector<int> Of;
 };
@@ -208,9 +210,13 @@ bool Partitioner::closesCycle(ValueId V, const Group &G) const {
 bool Partitioner::canRoot(ValueId V, const Group &G) const {
   if (G.Kind != ir::FusionKind::Loop || F.Nodes[V].Type.Dims != G.Dims)
     return false;
-  // The root runs first: no member may be computed before it.
+  // The root runs first: no member may be computed before it. A group that
+  // computes a new state value (an optimizer update) stays a loop group: the
+  // memory plan updates state in place only through loop kernels (an
+  // epilogue kernel may accumulate its product in an output's buffer, which
+  // would then be the state it still has to read).
   for (ValueId M : G.Nodes)
-    if (Reach[M].test(V))
+    if (Reach[M].test(V) || Assigned[M])
       return false;
   for (ValueId U : Users[V])
     if (!G.Members.test(U) && Reach[U].intersects(G.Members))
