@@ -52,6 +52,8 @@ def runs(key, variant):
     return [json.load(open(p)) for p in sorted(glob.glob(f"{raw}/{key}.{variant}.*.json"))]
 
 def fmt_bytes(n):
+    if n < 1 << 10:
+        return f"{n} B"
     return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
 
 L = [f"Commit {commit}; `gradc bench MODEL --threads 1 --steps {steps} --json`, without "
