@@ -35,8 +35,16 @@ void *operator new(std::size_t N) {
     return P;
   throw std::bad_alloc();
 }
+// The nothrow form (std::stable_sort's temporary buffer) must come from
+// malloc too: its memory goes back through the operator delete below, and
+// AddressSanitizer reports a sanitizer-provided new freed by free().
+void *operator new(std::size_t N, const std::nothrow_t &) noexcept {
+  Allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(N ? N : 1);
+}
 void operator delete(void *P) noexcept { std::free(P); }
 void operator delete(void *P, std::size_t) noexcept { std::free(P); }
+void operator delete(void *P, const std::nothrow_t &) noexcept { std::free(P); }
 
 using namespace gradc;
 using namespace gradc::runtime;
