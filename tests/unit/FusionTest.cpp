@@ -29,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 #include "GradCheck.h"
 #include "JitTestUtil.h"
+#include "ModelTestUtil.h"
 
 #include "codegen/Codegen.h"
 #include "codegen/JIT.h"
@@ -56,6 +57,7 @@
 
 using namespace gradc;
 using namespace gradc::ir;
+using gradc::test::ModelParam;
 using gradc::test::Random;
 using gradc::test::randomBatch;
 using gradc::test::slurp;
@@ -71,35 +73,7 @@ constexpr const char *kOptimized =
 /// f32 made f64 first.
 std::unique_ptr<Module> build(const std::string &Path, const std::string &Passes,
                               std::vector<Define> Defs, bool Wide = false) {
-  std::string Text = slurp(Path);
-  SourceFile Src(Path, Text);
-  std::ostringstream Log;
-  DiagnosticEngine Diags(Log);
-  Diags.setSource(&Src);
-  std::unique_ptr<Module> M = loadModel(Src, Defs, Diags);
-  EXPECT_TRUE(M) << Log.str();
-  if (!M)
-    return nullptr;
-  if (Wide) {
-    auto Widen = [](TensorType &T) {
-      if (T.Elt == DType::F32)
-        T.Elt = DType::F64;
-    };
-    for (Symbol &S : M->Symbols)
-      Widen(S.Type);
-    for (Node &N : M->Functions[0].Nodes) {
-      Widen(N.Type);
-      for (Attr &A : N.Attrs)
-        if (auto *D = std::get_if<DType>(&A.Value); D && *D == DType::F32)
-          *D = DType::F64;
-    }
-  }
-  passes::PassManager PM({}, Log, Diags);
-  std::string Err;
-  EXPECT_TRUE(PM.parsePipeline(Passes, Err)) << Err;
-  PM.run(*M);
-  EXPECT_TRUE(verifyModule(*M).empty()) << Log.str();
-  return M;
+  return test::loadTestModel(Path, std::move(Defs), Wide, Passes);
 }
 
 std::vector<uint8_t> stateBytes(const runtime::Executable &X,
@@ -162,14 +136,6 @@ void expectSameRuns(runtime::Executable &A, runtime::Executable &B,
   }
 }
 
-struct ModelParam {
-  std::string Path;
-  bool Wide;
-};
-void PrintTo(const ModelParam &P, std::ostream *OS) {
-  *OS << P.Path << (P.Wide ? " in f64" : "");
-}
-
 class FusedModel : public ::testing::TestWithParam<ModelParam> {};
 
 TEST_P(FusedModel, SameResultsAsUnfused) {
@@ -180,15 +146,8 @@ TEST_P(FusedModel, SameResultsAsUnfused) {
                        {{"B", "4"}}, P.Wide);
   ASSERT_TRUE(Unfused);
   auto Fused = std::make_unique<Module>(*Unfused);
-  {
-    std::ostringstream Log;
-    DiagnosticEngine Diags(Log);
-    passes::PassManager PM({}, Log, Diags);
-    std::string Err;
-    ASSERT_TRUE(PM.parsePipeline("fuse", Err));
-    PM.run(*Fused);
-    ASSERT_TRUE(verifyModule(*Fused).empty());
-  }
+  test::runPipeline(*Fused, "fuse");
+  ASSERT_TRUE(verifyModule(*Fused).empty());
   size_t Groups = 0;
   for (const Function &F : Fused->Functions) {
     Groups += F.Groups.size();
@@ -215,33 +174,9 @@ TEST_P(FusedModel, SameResultsAsUnfused) {
   expectSameRuns(*IntF, *IntU, "interpreter fused vs unfused");
 }
 
-std::vector<ModelParam> models() {
-  std::vector<std::string> Paths;
-  std::string Root = GRADC_SOURCE_DIR;
-  for (const auto &E : std::filesystem::directory_iterator(Root + "/examples"))
-    if (E.path().extension() == ".nn")
-      Paths.push_back(E.path().string());
-  for (const auto &E :
-       std::filesystem::directory_iterator(Root + "/tests/reference/cases"))
-    if (std::filesystem::exists(E.path() / "model.nn"))
-      Paths.push_back((E.path() / "model.nn").string());
-  std::sort(Paths.begin(), Paths.end());
-  std::vector<ModelParam> Out;
-  for (const std::string &P : Paths)
-    for (bool Wide : {false, true})
-      Out.push_back({P, Wide});
-  return Out;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Models, FusedModel, ::testing::ValuesIn(models()),
-    [](const ::testing::TestParamInfo<ModelParam> &Info) {
-      std::filesystem::path P(Info.param.Path);
-      std::string N = P.stem() == "model"
-                          ? "ref_" + P.parent_path().filename().string()
-                          : P.stem().string();
-      return N + (Info.param.Wide ? "_f64" : "_f32");
-    });
+INSTANTIATE_TEST_SUITE_P(Models, FusedModel,
+                         ::testing::ValuesIn(test::modelParams()),
+                         test::modelParamName);
 
 std::string example(const char *Name) {
   return std::string(GRADC_SOURCE_DIR) + "/examples/" + Name + ".nn";
